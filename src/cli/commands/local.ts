@@ -1,0 +1,41 @@
+import { startLocalStack } from '../../local/local-stack.ts'
+import { type Command, integerOption, stringOption } from '../command.ts'
+import { createTerminalLogger } from '../terminal-logger.ts'
+
+export const localCommand: Command = {
+  summary: 'Start a local Kafka and DynamoDB for development, and print the environment to use them',
+  help: [
+    'Usage: lkc local [--topic T] [--partitions N]',
+    '',
+    'Starts a real Kafka broker and the DynamoDB API (dynalite) on loopback, creates the topic',
+    'and the offsets table, prints the environment variables that point `lkc` at them, and',
+    'runs until Ctrl-C, which stops both. In another terminal: paste the exports, then',
+    '`npm run lkc -- produce`, `npm run lkc -- run`, `npm run lkc -- status`.',
+    '',
+    'Options:',
+    '  --topic T        topic to create (default test-topic)',
+    '  --partitions N   its partition count (default 3)',
+  ].join('\n'),
+  options: { topic: { type: 'string' }, partitions: { type: 'string' } },
+  readsConfig: false,
+  async run(options) {
+    const topic = stringOption(options, 'topic') ?? 'test-topic'
+    const partitions = integerOption(options, 'partitions', 3, 1)
+    const log = createTerminalLogger({ prefix: '[local]' })
+    log.info('Starting Apache Kafka and the DynamoDB API...')
+    const stack = await startLocalStack({ topic, partitions })
+    process.stdout.write(
+      `${Object.entries(stack.env)
+        .map(([key, value]) => `export ${key}=${value}`)
+        .join('\n')}\n`,
+    )
+    log.info('Running; Ctrl-C stops Kafka and DynamoDB (their data is not kept)')
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await stack.stop()
+    log.info('Stopped')
+    return 0
+  },
+}

@@ -1,0 +1,45 @@
+import { type Config, loadConfig } from '../../config/schema.ts'
+import { createHandler } from '../../lambda/handler.ts'
+import type { Command } from '../command.ts'
+import { createTerminalLogger } from '../terminal-logger.ts'
+
+/**
+ * One invocation of the Lambda handler's code, here. The time budget is
+ * INVOCATION_TIMEOUT_MS, as the function's timeout is in Lambda.
+ */
+export const runCommand: Command = {
+  summary: 'Run one invocation now, as the Lambda function would, and print its summary',
+  help: [
+    'Usage: lkc run',
+    '',
+    "Runs one invocation of the consumer (the Lambda handler's code) against the configured",
+    'Kafka topic and offsets table, prints the run summary, and exits:',
+    '  0  the run finished (nothing failed)',
+    '  1  a message failed, Kafka or DynamoDB failed (the error says which and what to do)',
+    '  2  the configuration is invalid',
+  ].join('\n'),
+  options: {},
+  readsConfig: true,
+  async run(_options, env) {
+    const config = loadConfig(env)
+    const logger = createTerminalLogger({ level: config.logLevel })
+    const handler = createHandler({ env, logger })
+    try {
+      await handler({}, invocationContext(config))
+      return 0
+    } catch {
+      return 1 // the handler has logged the error and the summary
+    } finally {
+      await handler.close()
+    }
+  },
+}
+
+/** A Lambda-like context whose deadline is INVOCATION_TIMEOUT_MS from now. */
+export function invocationContext(config: Pick<Config, 'invocationTimeoutMs'>) {
+  const deadline = Date.now() + config.invocationTimeoutMs
+  return {
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    awsRequestId: `local-${Date.now()}`,
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The one configuration schema, for every entry point (the Lambda handler, `lkc`, the demo).
+ * Each setting is an environment variable; the names and defaults of the seed's Python design
+ * are kept (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKA_TOPIC`, `KAFKA_GROUP_ID`, `DYNAMODB_TABLE`,
+ * `MAX_MESSAGES`). The table below is also the source of the README's configuration reference.
+ */
+import { z } from 'zod'
+import { ConfigError, type ConfigProblem } from './errors.ts'
+
+/** One environment variable: how it is parsed, its default, and what the docs say of it. */
+export interface Setting {
+  readonly key: string
+  readonly description: string
+  /** The default as a user would write it; `undefined` means the setting is required or optional. */
+  readonly defaultValue?: string
+  readonly required?: boolean
+  /** Secret values are never printed: errors and config dumps show `***`. */
+  readonly secret?: boolean
+  /** What is allowed, in the words of an error message. */
+  readonly expected: string
+  readonly schema: z.ZodType
+}
+
+function setting<const S extends Setting>(spec: S): S {
+  return spec
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+
+const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/
+
+const brokerList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter((broker) => broker.length > 0),
+  )
+  .refine(
+    (brokers) =>
+      brokers.length > 0 &&
+      brokers.every((broker) => {
+        const port = hostPort.exec(broker)?.[1]
+        return port !== undefined && Number(port) >= 1 && Number(port) <= 65535
+      }),
+  )
+
+/** Kafka's own rule for topic names (`Topic.validate` in the broker). */
+const topicName = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{1,249}$/)
+  .refine((name) => name !== '.' && name !== '..')
+
+export const settings = {
+  kafkaBootstrapServers: setting({
+    key: 'KAFKA_BOOTSTRAP_SERVERS',
+    description: 'Comma-separated Kafka brokers to bootstrap from.',
+    required: true,
+    expected: 'a comma-separated list of host:port, e.g. "b-1.msk.example:9092,b-2.msk.example:9092"',
+    schema: brokerList,
+  }),
+  kafkaTopic: setting({
+    key: 'KAFKA_TOPIC',
+    description: 'The topic to consume; every partition of it is read.',
+    required: true,
+    expected: 'a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -, e.g. "test-topic"',
+    schema: topicName,
+  }),
+  kafkaGroupId: setting({
+    key: 'KAFKA_GROUP_ID',
+    description:
+      'Names this consumer: the offsets are stored under `consumer_id` = `{group_id}_{topic}`. No Kafka consumer group is joined.',
+    defaultValue: 'lambda-consumer-group',
+    expected: 'a non-empty name of at most 200 characters',
+    schema: z.string().min(1).max(200),
+  }),
+  kafkaClientId: setting({
+    key: 'KAFKA_CLIENT_ID',
+    description: 'The client id the brokers see in their logs and quotas.',
+    defaultValue: 'lambda-kafka-consumer',
+    expected: 'a non-empty name of at most 200 characters',
+    schema: z.string().min(1).max(200),
+  }),
+  dynamodbTable: setting({
+    key: 'DYNAMODB_TABLE',
+    description: "The DynamoDB table holding the offsets (the seed's schema).",
+    defaultValue: 'kafka-consumer-offsets',
+    expected: 'a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ . -',
+    schema: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/),
+  }),
+  dynamodbEndpoint: setting({
+    key: 'DYNAMODB_ENDPOINT',
+    description:
+      'A DynamoDB API endpoint to use instead of AWS, e.g. the local one `lkc` starts. Unset: AWS DynamoDB through the default credential chain.',
+    expected: 'an http(s) URL, e.g. "http://127.0.0.1:4567"',
+    schema: z.url({ protocol: /^https?$/ }),
+  }),
+  maxMessages: setting({
+    key: 'MAX_MESSAGES',
+    description: 'The most messages one invocation processes, across all partitions.',
+    defaultValue: '1000',
+    expected: 'a whole number from 1 to 10000000',
+    schema: integer(1, 10_000_000),
+  }),
+  startPosition: setting({
+    key: 'START_POSITION',
+    description:
+      'Where a partition with no stored offset starts: its first retained message, or only new ones.',
+    defaultValue: 'earliest',
+    expected: 'one of: earliest, latest',
+    schema: z.enum(['earliest', 'latest']),
+  }),
+  timeoutMarginMs: setting({
+    key: 'TIMEOUT_MARGIN_MS',
+    description:
+      "How long before the invocation's timeout the run stops fetching, to finish the message in hand and save its offsets.",
+    defaultValue: '10000',
+    expected: 'a whole number of milliseconds from 0 to 600000',
+    schema: integer(0, 600_000),
+  }),
+  invocationTimeoutMs: setting({
+    key: 'INVOCATION_TIMEOUT_MS',
+    description:
+      "Outside Lambda (`lkc run`, `lkc start`): the time one invocation may take, as the function's timeout does in Lambda.",
+    defaultValue: '300000',
+    expected: 'a whole number of milliseconds from 1000 to 900000',
+    schema: integer(1000, 900_000),
+  }),
+  fetchMaxBytes: setting({
+    key: 'FETCH_MAX_BYTES',
+    description: 'The most bytes one fetch request returns from one broker; bounds memory.',
+    defaultValue: '8388608',
+    expected: 'a whole number of bytes from 1024 to 268435456',
+    schema: integer(1024, 268_435_456),
+  }),
+  fetchPartitionMaxBytes: setting({
+    key: 'FETCH_PARTITION_MAX_BYTES',
+    description: 'The most bytes one fetch returns for one partition.',
+    defaultValue: '1048576',
+    expected: 'a whole number of bytes from 1024 to 268435456',
+    schema: integer(1024, 268_435_456),
+  }),
+  fetchMaxWaitMs: setting({
+    key: 'FETCH_MAX_WAIT_MS',
+    description: 'How long a broker may hold a fetch open waiting for data.',
+    defaultValue: '100',
+    expected: 'a whole number of milliseconds from 0 to 30000',
+    schema: integer(0, 30_000),
+  }),
+  kafkaRequestTimeoutMs: setting({
+    key: 'KAFKA_REQUEST_TIMEOUT_MS',
+    description: 'How long to wait for a broker to connect or answer before giving up.',
+    defaultValue: '10000',
+    expected: 'a whole number of milliseconds from 100 to 300000',
+    schema: integer(100, 300_000),
+  }),
+  logLevel: setting({
+    key: 'LOG_LEVEL',
+    description: "DEBUG also logs each message's content; INFO logs its topic, partition and offset.",
+    defaultValue: 'INFO',
+    expected: 'one of: DEBUG, INFO, WARN, ERROR',
+    schema: z
+      .string()
+      .transform((level) => level.toUpperCase())
+      .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+  }),
+} as const
+
+type Settings = typeof settings
+type Output<S extends Setting> = z.output<S['schema']>
+type IsRequiredOrDefaulted<S> = S extends { required: true } | { defaultValue: string } ? true : false
+
+/** The parsed configuration: one camelCase field per environment variable. */
+export type Config = {
+  readonly [K in keyof Settings as IsRequiredOrDefaulted<Settings[K]> extends true ? K : never]: Output<
+    Settings[K]
+  >
+} & {
+  readonly [K in keyof Settings as IsRequiredOrDefaulted<Settings[K]> extends true ? never : K]?: Output<
+    Settings[K]
+  >
+}
+
+/** `consumer_id` as the seed defines it: `{group_id}_{topic}`. */
+export function consumerIdOf(config: Pick<Config, 'kafkaGroupId' | 'kafkaTopic'>): string {
+  return `${config.kafkaGroupId}_${config.kafkaTopic}`
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>
+
+/**
+ * Parses the configuration from environment variables, all at once: every bad or missing
+ * value is reported in one `ConfigError`, each with its key, the value seen and what is allowed.
+ */
+export function loadConfig(env: Environment): Config {
+  const problems: ConfigProblem[] = []
+  const config: Record<string, unknown> = {}
+  for (const [field, spec] of Object.entries(settings) as Array<[string, Setting]>) {
+    const raw = env[spec.key]
+    const value = raw === undefined || raw.trim() === '' ? spec.defaultValue : raw
+    if (value === undefined) {
+      if (spec.required) problems.push({ key: spec.key, value: undefined, expected: spec.expected })
+      continue
+    }
+    const parsed = spec.schema.safeParse(value)
+    if (parsed.success) {
+      config[field] = parsed.data
+    } else {
+      problems.push({ key: spec.key, value: spec.secret ? '***' : value, expected: spec.expected })
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config as Config
+}
+
+const knownKeys = new Set<string>(Object.values(settings).map((spec) => spec.key))
+/** Variables of other tools that share our prefixes, never reported as unknown. */
+const foreignKeys = new Set([
+  'KAFKA_HOME',
+  'KAFKA_OPTS',
+  'KAFKA_HEAP_OPTS',
+  'KAFKA_LOG4J_OPTS',
+  'KAFKA_JVM_PERFORMANCE_OPTS',
+])
+
+/**
+ * Variables that look like ours but are not (`KAFKA_TOPICS`, `DYNAMODB_TABEL`): likely typos,
+ * returned so the entry point can warn instead of silently using a default.
+ */
+export function unknownKeys(env: Environment): string[] {
+  return Object.keys(env).filter(
+    (key) => /^(KAFKA|DYNAMODB)_/.test(key) && !knownKeys.has(key) && !foreignKeys.has(key),
+  )
+}
+
+/** The configuration as a user would write it, secrets redacted: for `--help`, `status` and debug logs. */
+export function describeConfig(config: Config): Array<{ key: string; value: string }> {
+  return (Object.entries(settings) as Array<[keyof Config, Setting]>).flatMap(([field, spec]) => {
+    const value = config[field]
+    if (value === undefined) return []
+    const shown = spec.secret ? '***' : Array.isArray(value) ? value.join(',') : String(value)
+    return [{ key: spec.key, value: shown }]
+  })
+}

@@ -1,0 +1,95 @@
+/**
+ * The edges of the run cycle: the small interfaces through which it reaches Kafka, the
+ * offsets table and the logs. The cycle imports no SDK and no Kafka client; the adapters in
+ * `src/kafka` and `src/offsets` implement these, and unit tests use in-memory fakes.
+ *
+ * Offsets are plain numbers: Kafka's are 64-bit, but a partition would need 2^53 messages
+ * before the difference showed, and numbers keep summaries, logs and DynamoDB items simple.
+ */
+
+/** One record as the broker returned it, before decoding. */
+export interface FetchedRecord {
+  readonly offset: number
+  /** Milliseconds since the epoch (the record's create or log-append time). */
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: ReadonlyArray<readonly [Buffer | null, Buffer | null]>
+}
+
+export interface PartitionWatermarks {
+  /** The first offset the broker still retains. */
+  readonly logStartOffset: number
+  /**
+   * The offset after the last readable message: the last stable offset (read_committed),
+   * which is the high watermark when no transaction is open.
+   */
+  readonly endOffset: number
+}
+
+export interface FetchRequest {
+  readonly partition: number
+  readonly fetchOffset: number
+}
+
+export interface FetchedPartition {
+  readonly partition: number
+  /** Data records at or after the requested offset, in offset order; aborted and control records removed. */
+  readonly records: readonly FetchedRecord[]
+  /**
+   * The highest offset this response covered, control markers and aborted records included;
+   * `fetchOffset - 1` when it covered nothing. Skipped records are "seen" up to here.
+   */
+  readonly lastOffset: number
+  /** Watermarks reported with the response, when the broker sent them. */
+  readonly watermarks?: PartitionWatermarks
+  /** The requested offset is no longer (or not yet) in the log. */
+  readonly offsetOutOfRange?: boolean
+}
+
+/** The Kafka side: read-only, no consumer group. */
+export interface KafkaSource {
+  /** The partition numbers of the topic. Throws `TopicNotFoundError` when it does not exist. */
+  partitions(topic: string): Promise<number[]>
+  watermarks(topic: string, partitions: readonly number[]): Promise<Map<number, PartitionWatermarks>>
+  /** One fetch round: every requested partition, from each one's leader, in parallel. */
+  fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]>
+  close(): Promise<void>
+}
+
+/** An offset as stored: the last offset processed in the partition. */
+export interface StoredOffset {
+  readonly offset: number
+  /** ISO-8601 time of the last save, when the item has one (items of the Python design do not). */
+  readonly updatedAt?: string
+}
+
+export interface OffsetWrite {
+  readonly partition: number
+  readonly offset: number
+  /** The offset read at the start of the run (or last saved by it); `undefined` when there was none. */
+  readonly expected: number | undefined
+}
+
+export type OffsetWriteResult =
+  | { readonly partition: number; readonly status: 'saved' }
+  /** Someone else changed the stored offset since it was read: nothing was overwritten. */
+  | { readonly partition: number; readonly status: 'conflict'; readonly current: number | undefined }
+
+/** The offsets table (the seed's schema), one item per partition under one `consumer_id`. */
+export interface OffsetStore {
+  /** Every partition's stored offset, in one read. */
+  read(): Promise<Map<number, StoredOffset>>
+  /** Conditional writes: an item changes only if it still holds `expected`. */
+  save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]>
+}
+
+export type LogAttributes = Record<string, unknown>
+
+/** Structured logging: JSON lines in Lambda, readable lines in a terminal. */
+export interface Logger {
+  debug(message: string, attributes?: LogAttributes): void
+  info(message: string, attributes?: LogAttributes): void
+  warn(message: string, attributes?: LogAttributes): void
+  error(message: string, attributes?: LogAttributes): void
+}

@@ -1,0 +1,295 @@
+/**
+ * The Kafka source, on @platformatic/kafka, without a consumer group: metadata, list offsets,
+ * and Fetch requests sent straight to each partition's leader. Offsets live in DynamoDB, so a
+ * group would only add its join delay (seconds per cold start) and buy nothing.
+ *
+ * Owns: the client and its connections (kept across warm invocations), grouping partitions by
+ * leader, read_committed filtering of aborted transactions, and turning client errors into
+ * the project's own.
+ */
+import { Consumer, type RecordsBatch } from '@platformatic/kafka'
+import type {
+  FetchedPartition,
+  FetchedRecord,
+  FetchRequest,
+  KafkaSource,
+  PartitionWatermarks,
+} from '../cycle/ports.ts'
+import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
+
+const READ_COMMITTED = 1
+const LATEST = -1n
+const EARLIEST = -2n
+const OFFSET_OUT_OF_RANGE = 1
+/** Batch attribute bits (Kafka's record batch format v2). */
+const IS_TRANSACTIONAL = 1 << 4
+const IS_CONTROL = 1 << 5
+const ABORT_MARKER = 0
+
+type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
+
+export interface KafkaSourceOptions {
+  readonly bootstrapServers: readonly string[]
+  readonly clientId: string
+  readonly requestTimeoutMs: number
+  readonly fetchMaxBytes: number
+  readonly fetchPartitionMaxBytes: number
+  readonly fetchMaxWaitMs: number
+}
+
+interface TopicLayout {
+  readonly id: string
+  /** The leader's node id, indexed by partition. */
+  readonly leaders: readonly number[]
+}
+
+export class PlatformaticKafkaSource implements KafkaSource {
+  readonly #options: KafkaSourceOptions
+  readonly #consumer: Consumer
+  readonly #layouts = new Map<string, TopicLayout>()
+
+  constructor(options: KafkaSourceOptions) {
+    this.#options = options
+    this.#consumer = new Consumer({
+      clientId: options.clientId,
+      // Required by the client's type; never used: no group is joined and nothing is committed to Kafka.
+      groupId: `${options.clientId}-no-group`,
+      bootstrapBrokers: [...options.bootstrapServers],
+      connectTimeout: options.requestTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      timeout: options.requestTimeoutMs,
+      retries: 2,
+      retryDelay: 250,
+      autocreateTopics: false,
+      isolationLevel: READ_COMMITTED,
+      minBytes: 1,
+      maxBytes: options.fetchMaxBytes,
+      maxWaitTime: options.fetchMaxWaitMs,
+    })
+  }
+
+  async partitions(topic: string): Promise<number[]> {
+    const layout = await this.#layout(topic, true)
+    return layout.leaders.map((_, partition) => partition)
+  }
+
+  async watermarks(topic: string, partitions: readonly number[]): Promise<Map<number, PartitionWatermarks>> {
+    const request = { topics: [topic], partitions: { [topic]: [...partitions] } }
+    const [earliest, latest] = await this.#call('list offsets', () =>
+      Promise.all([
+        this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
+        this.#consumer.listOffsets({ ...request, timestamp: LATEST, isolationLevel: READ_COMMITTED }),
+      ]),
+    )
+    const starts = earliest.get(topic) ?? []
+    const ends = latest.get(topic) ?? []
+    const marks = new Map<number, PartitionWatermarks>()
+    for (const partition of partitions) {
+      marks.set(partition, {
+        logStartOffset: Number(starts[partition] ?? 0n),
+        endOffset: Number(ends[partition] ?? 0n),
+      })
+    }
+    return marks
+  }
+
+  async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
+    const layout = await this.#layout(topic, false)
+    const byLeader = new Map<number, FetchRequest[]>()
+    for (const request of requests) {
+      const leader = layout.leaders[request.partition] ?? -1
+      const group = byLeader.get(leader) ?? []
+      group.push(request)
+      byLeader.set(leader, group)
+    }
+    const responses = await Promise.all(
+      [...byLeader].map(([leader, group]) => this.#fetchFromLeader(topic, layout, leader, group)),
+    )
+    return responses.flat()
+  }
+
+  async close(): Promise<void> {
+    await this.#consumer.close(true)
+  }
+
+  async #fetchFromLeader(
+    topic: string,
+    layout: TopicLayout,
+    leader: number,
+    requests: readonly FetchRequest[],
+  ): Promise<FetchedPartition[]> {
+    const fetchOffsets = new Map(requests.map((request) => [request.partition, request.fetchOffset]))
+    const options = {
+      node: leader,
+      topics: [
+        {
+          topicId: layout.id,
+          partitions: requests.map((request) => ({
+            partition: request.partition,
+            currentLeaderEpoch: -1,
+            fetchOffset: BigInt(request.fetchOffset),
+            lastFetchedEpoch: -1,
+            partitionMaxBytes: this.#options.fetchPartitionMaxBytes,
+          })),
+        },
+      ],
+    }
+    let response: FetchResponse
+    try {
+      response = await this.#consumer.fetch(options)
+    } catch (error) {
+      // A partition whose offset left the log fails the whole request; the others' data is in the response.
+      const partial = outOfRangeResponse(error)
+      if (partial === undefined) {
+        this.#layouts.delete(topic)
+        throw this.#unavailable('fetch', error)
+      }
+      response = partial
+    }
+    const fetched: FetchedPartition[] = []
+    for (const topicResponse of response.responses) {
+      for (const partitionResponse of topicResponse.partitions) {
+        const fetchOffset = fetchOffsets.get(partitionResponse.partitionIndex)
+        if (fetchOffset === undefined) continue
+        if (partitionResponse.errorCode === OFFSET_OUT_OF_RANGE) {
+          const [logStartOffset] = await this.#call('list offsets', () =>
+            this.#listOne(topic, partitionResponse.partitionIndex),
+          )
+          fetched.push({
+            partition: partitionResponse.partitionIndex,
+            records: [],
+            lastOffset: fetchOffset - 1,
+            offsetOutOfRange: true,
+            watermarks: logStartOffset,
+          })
+          continue
+        }
+        fetched.push(toFetchedPartition(partitionResponse, fetchOffset))
+      }
+    }
+    return fetched
+  }
+
+  async #listOne(topic: string, partition: number): Promise<[PartitionWatermarks]> {
+    const marks = await this.watermarks(topic, [partition])
+    return [marks.get(partition) ?? { logStartOffset: 0, endOffset: 0 }]
+  }
+
+  async #layout(topic: string, refresh: boolean): Promise<TopicLayout> {
+    const cached = this.#layouts.get(topic)
+    if (cached !== undefined && !refresh) return cached
+    const metadata = await this.#call('metadata', () =>
+      this.#consumer.metadata({ topics: [topic], forceUpdate: refresh }),
+    ).catch((error: unknown) => {
+      if (error instanceof KafkaUnavailableError && /unknown topic/i.test(detailOf(error.cause))) {
+        throw new TopicNotFoundError(topic, this.#options.bootstrapServers, error.cause)
+      }
+      throw error
+    })
+    const topicMetadata = metadata.topics.get(topic)
+    if (topicMetadata === undefined) throw new TopicNotFoundError(topic, this.#options.bootstrapServers)
+    const layout = {
+      id: topicMetadata.id,
+      leaders: topicMetadata.partitions.map((partition) => partition.leader),
+    }
+    this.#layouts.set(topic, layout)
+    return layout
+  }
+
+  async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      throw this.#unavailable(operation, error)
+    }
+  }
+
+  #unavailable(operation: string, error: unknown): KafkaUnavailableError {
+    return new KafkaUnavailableError(operation, this.#options.bootstrapServers, detailOf(error), error)
+  }
+}
+
+/** The response inside a Fetch error when every failed partition is only out of range. */
+function outOfRangeResponse(error: unknown): FetchResponse | undefined {
+  if (typeof error !== 'object' || error === null || !('response' in error)) return undefined
+  const response = (error as { response?: FetchResponse }).response
+  if (response === undefined || response.errorCode !== 0) return undefined
+  const failed = response.responses.flatMap((topic) => topic.partitions).filter((p) => p.errorCode !== 0)
+  return failed.length > 0 && failed.every((p) => p.errorCode === OFFSET_OUT_OF_RANGE) ? response : undefined
+}
+
+type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
+
+function toFetchedPartition(response: PartitionResponse, fetchOffset: number): FetchedPartition {
+  const records: FetchedRecord[] = []
+  let lastOffset = fetchOffset - 1
+  const aborted = new AbortedTransactions(response.abortedTransactions)
+  for (const batch of response.records ?? []) {
+    const batchLastOffset = Number(batch.firstOffset) + batch.lastOffsetDelta
+    if (batchLastOffset < fetchOffset) continue
+    if (batchLastOffset > lastOffset) lastOffset = batchLastOffset
+    if (aborted.skips(batch)) continue
+    const firstOffset = Number(batch.firstOffset)
+    const firstTimestamp = Number(batch.firstTimestamp)
+    for (const record of batch.records) {
+      const offset = firstOffset + record.offsetDelta
+      if (offset < fetchOffset) continue
+      records.push({
+        offset,
+        timestamp: firstTimestamp + Number(record.timestampDelta),
+        key: record.key,
+        value: record.value,
+        headers: record.headers,
+      })
+    }
+  }
+  const watermarks =
+    response.lastStableOffset >= 0n
+      ? { logStartOffset: Number(response.logStartOffset), endOffset: Number(response.lastStableOffset) }
+      : undefined
+  return { partition: response.partitionIndex, records, lastOffset, ...(watermarks && { watermarks }) }
+}
+
+/**
+ * read_committed filtering, as Kafka's Java consumer does it: a transactional batch is skipped
+ * from its producer's aborted-transaction first offset up to that producer's abort marker.
+ * Control batches (commit and abort markers) never reach the processor.
+ */
+class AbortedTransactions {
+  readonly #pending: Array<{ producerId: bigint; firstOffset: bigint }>
+  readonly #abortedProducers = new Set<bigint>()
+
+  constructor(list: ReadonlyArray<{ producerId: bigint; firstOffset: bigint }> | null) {
+    this.#pending = [...(list ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
+  }
+
+  skips(batch: RecordsBatch): boolean {
+    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+    while (this.#pending.length > 0 && this.#pending[0]!.firstOffset <= lastOffset) {
+      this.#abortedProducers.add(this.#pending.shift()!.producerId)
+    }
+    if ((batch.attributes & IS_CONTROL) !== 0) {
+      const marker = batch.records[0]?.key
+      if (marker && marker.length >= 4 && marker.readInt16BE(2) === ABORT_MARKER) {
+        this.#abortedProducers.delete(batch.producerId)
+      }
+      return true
+    }
+    return (batch.attributes & IS_TRANSACTIONAL) !== 0 && this.#abortedProducers.has(batch.producerId)
+  }
+}
+
+/** The most specific message in a client error: nested errors and causes included. */
+export function detailOf(error: unknown): string {
+  const messages: string[] = []
+  const visit = (value: unknown, depth: number) => {
+    if (depth > 4 || !(value instanceof Error)) return
+    if (value.message && !messages.includes(value.message)) messages.push(value.message)
+    if (value instanceof AggregateError) for (const inner of value.errors) visit(inner, depth + 1)
+    visit(value.cause, depth + 1)
+  }
+  visit(error, 0)
+  if (messages.length === 0) return String(error)
+  // The innermost message usually names the real cause (ECONNREFUSED, an auth failure).
+  return messages.length === 1 ? messages[0]! : `${messages[messages.length - 1]} (${messages[0]})`
+}

@@ -1,0 +1,90 @@
+/**
+ * Topic administration for local runs, tests and benchmarks: creating a topic and producing
+ * sample JSON messages. The consumer itself never creates topics or writes to Kafka.
+ */
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka'
+
+export interface TopicSpec {
+  readonly bootstrapServers: readonly string[]
+  readonly topic: string
+  readonly partitions: number
+  /** Broker-side topic configs, e.g. `{ 'retention.ms': '1000' }`. */
+  readonly configs?: Readonly<Record<string, string>>
+}
+
+/** Creates the topic unless it exists; returns true when it created it. */
+export async function createTopic(spec: TopicSpec): Promise<boolean> {
+  const admin = new Admin({ clientId: 'lkc-admin', bootstrapBrokers: [...spec.bootstrapServers] })
+  try {
+    const existing = await admin.listTopics()
+    if (existing.includes(spec.topic)) return false
+    await admin.createTopics({
+      topics: [spec.topic],
+      partitions: spec.partitions,
+      replicas: 1,
+      ...(spec.configs && {
+        configs: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+      }),
+    })
+    return true
+  } finally {
+    await admin.close()
+  }
+}
+
+export interface SampleMessage {
+  readonly key?: string
+  /** Sent as is: a string that is not JSON is how tests make a bad message. */
+  readonly value: string | null
+  readonly partition?: number
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface Sender {
+  send(topic: string, messages: readonly SampleMessage[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** A producer for sample data (idempotent, acks=all), sending in batches of `batchSize`. */
+export function createSender(bootstrapServers: readonly string[], batchSize = 5000): Sender {
+  const producer = new Producer({
+    clientId: 'lkc-producer',
+    bootstrapBrokers: [...bootstrapServers],
+    serializers: stringSerializers,
+    autocreateTopics: false,
+  })
+  return {
+    async send(topic, messages) {
+      for (let start = 0; start < messages.length; start += batchSize) {
+        await producer.send({
+          messages: messages.slice(start, start + batchSize).map((message) => ({
+            topic,
+            key: message.key ?? undefined,
+            value: message.value ?? undefined,
+            ...(message.partition !== undefined && { partition: message.partition }),
+            ...(message.headers && { headers: message.headers }),
+          })),
+        })
+      }
+    },
+    close: () => producer.close(),
+  }
+}
+
+/** `count` sample orders as JSON, numbered from `first`: the demo's and the tests' data. */
+export function sampleMessages(count: number, first = 0): SampleMessage[] {
+  return Array.from({ length: count }, (_, index) => {
+    const id = first + index
+    return {
+      key: `order-${id}`,
+      value: JSON.stringify({
+        orderId: id,
+        item: ITEMS[id % ITEMS.length],
+        quantity: (id % 5) + 1,
+        at: new Date().toISOString(),
+      }),
+    }
+  })
+}
+
+const ITEMS = ['coffee', 'tea', 'croissant', 'bagel', 'juice', 'muffin']

@@ -1,0 +1,14 @@
+/** The cycle's `Logger` on Powertools Logger: structured JSON lines in CloudWatch Logs. */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
+import type { LogAttributes, Logger } from '../cycle/ports.ts'
+
+export function createPowertoolsLogger(level: string, serviceName = 'kafka-consumer-lambda') {
+  const powertools = new PowertoolsLogger({ serviceName, logLevel: level as 'INFO' })
+  const log =
+    (method: 'debug' | 'info' | 'warn' | 'error') => (message: string, attributes?: LogAttributes) =>
+      attributes === undefined
+        ? powertools[method](message)
+        : powertools[method](message, attributes as never)
+  const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+  return { logger, powertools }
+}

@@ -1,0 +1,136 @@
+/**
+ * The offsets table, exactly the seed's schema (`kafka-consumer-offsets`):
+ *   consumer_id (S, partition key) = `{group_id}_{topic}`, partition (N, sort key),
+ *   offset (N, the last offset processed), topic (S), group_id (S).
+ * One extra attribute, `updated_at` (ISO-8601), says when an offset was last saved; items of
+ * the Python design, which lack it, are read unchanged.
+ *
+ * Reads are one strongly consistent Query. Writes are single-item conditional PutItems (no
+ * transactions: dynalite has none, and none are needed): an offset changes only if it still
+ * holds the value this run read, so it can never move backwards or lose another writer's update.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb'
+import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../cycle/ports.ts'
+import { OffsetStoreError } from './errors.ts'
+
+export interface OffsetTableKey {
+  readonly table: string
+  readonly topic: string
+  readonly groupId: string
+}
+
+/** Partition numbers below zero hold items that are not offsets (the run lease uses -1). */
+const FIRST_PARTITION = 0
+
+export class DynamoDbOffsetStore implements OffsetStore {
+  readonly #client: DynamoDBClient
+  readonly #key: OffsetTableKey
+  readonly #consumerId: string
+
+  constructor(client: DynamoDBClient, key: OffsetTableKey) {
+    this.#client = client
+    this.#key = key
+    this.#consumerId = `${key.groupId}_${key.topic}`
+  }
+
+  get consumerId(): string {
+    return this.#consumerId
+  }
+
+  async read(): Promise<Map<number, StoredOffset>> {
+    const offsets = new Map<number, StoredOffset>()
+    let exclusiveStartKey: Record<string, AttributeValue> | undefined
+    do {
+      const page = await this.#send('read the stored offsets', () =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#key.table,
+            KeyConditionExpression: '#id = :id AND #p >= :first',
+            ExpressionAttributeNames: { '#id': 'consumer_id', '#p': 'partition' },
+            ExpressionAttributeValues: {
+              ':id': { S: this.#consumerId },
+              ':first': { N: String(FIRST_PARTITION) },
+            },
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        ),
+      )
+      for (const item of page.Items ?? []) {
+        const partition = Number(item.partition?.N)
+        const offset = Number(item.offset?.N)
+        if (!Number.isInteger(partition) || !Number.isInteger(offset)) {
+          throw new OffsetStoreError(
+            `Item ${JSON.stringify(item)} in table ${this.#key.table} has no numeric "partition" or "offset". ` +
+              "Fix or delete the item; offsets are numbers (the seed's schema).",
+          )
+        }
+        const updatedAt = item.updated_at?.S
+        offsets.set(partition, updatedAt === undefined ? { offset } : { offset, updatedAt })
+      }
+      exclusiveStartKey = page.LastEvaluatedKey
+    } while (exclusiveStartKey !== undefined)
+    return offsets
+  }
+
+  async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
+    const updatedAt = new Date().toISOString()
+    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt)))
+  }
+
+  async #saveOne(write: OffsetWrite, updatedAt: string): Promise<OffsetWriteResult> {
+    const expected = write.expected
+    try {
+      await this.#send(`save the offset of partition ${write.partition}`, () =>
+        this.#client.send(
+          new PutItemCommand({
+            TableName: this.#key.table,
+            Item: {
+              consumer_id: { S: this.#consumerId },
+              partition: { N: String(write.partition) },
+              offset: { N: String(write.offset) },
+              topic: { S: this.#key.topic },
+              group_id: { S: this.#key.groupId },
+              updated_at: { S: updatedAt },
+            },
+            ConditionExpression:
+              expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND :new > :expected',
+            ExpressionAttributeNames: { '#o': 'offset' },
+            ...(expected !== undefined && {
+              ExpressionAttributeValues: {
+                ':expected': { N: String(expected) },
+                ':new': { N: String(write.offset) },
+              },
+            }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      )
+      return { partition: write.partition, status: 'saved' }
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      const current = error.Item?.offset?.N
+      return {
+        partition: write.partition,
+        status: 'conflict',
+        current: current === undefined ? undefined : Number(current),
+      }
+    }
+  }
+
+  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      // A failed condition is an answer, not a failure: the caller reports it as a conflict.
+      if (error instanceof ConditionalCheckFailedException) throw error
+      throw OffsetStoreError.from(what, this.#key.table, error)
+    }
+  }
+}
