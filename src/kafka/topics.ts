@@ -52,6 +52,9 @@ export function createSender(bootstrapServers: readonly string[], batchSize = 50
     bootstrapBrokers: [...bootstrapServers],
     serializers: stringSerializers,
     autocreateTopics: false,
+    // Without idempotence a retried send right after topic creation can write a batch twice.
+    idempotent: true,
+    acks: -1,
   })
   return {
     async send(topic, messages) {

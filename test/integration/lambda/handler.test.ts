@@ -1,0 +1,225 @@
+/**
+ * The scheduled consume cycle end to end, through the Lambda handler, against the real Kafka
+ * broker and the real DynamoDB API server (no mocks of either).
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../../src/config/errors.ts'
+import { MessagesFailedError } from '../../../src/cycle/errors.ts'
+import { type ConsumerHandler, createHandler, type RunReport } from '../../../src/lambda/handler.ts'
+import type { KafkaMessage } from '../../../src/processing/message.ts'
+import {
+  consumerEnv,
+  freshTopic,
+  numberedMessages,
+  produce,
+  putSeedItem,
+  storedItems,
+} from '../../support/services.ts'
+
+const context = { getRemainingTimeInMillis: () => 60_000 }
+const GROUP = 'lambda-consumer-group'
+const handlers: ConsumerHandler[] = []
+
+afterEach(async () => {
+  await Promise.all(handlers.splice(0).map((handler) => handler.close()))
+})
+
+/** A handler whose processor records every message it is given. */
+function recordingHandler(env: Record<string, string>) {
+  const seen: KafkaMessage[] = []
+  const handler = createHandler({ env, process: (message) => void seen.push(message) })
+  handlers.push(handler)
+  return { handler, seen }
+}
+
+const key = (message: { partition: number; offset: number }) => `${message.partition}:${message.offset}`
+
+describe('the scheduled consume cycle', () => {
+  it('processes 2,500 messages on 3 partitions as 1000, 1000 and 500, every offset exactly once', async () => {
+    // Prepare
+    const topic = await freshTopic(3)
+    await produce(topic, numberedMessages(2500, 3))
+    const { handler, seen } = recordingHandler(consumerEnv(topic, { MAX_MESSAGES: '1000' }))
+
+    // Act
+    const counts: number[] = []
+    for (let run = 0; run < 3; run++) counts.push((await handler({}, context)).count)
+    const itemsAfterThree = await storedItems(`${GROUP}_${topic}`)
+    const fourth = await handler({}, context)
+    const itemsAfterFour = await storedItems(`${GROUP}_${topic}`)
+
+    // Assess
+    expect(counts).toEqual([1000, 1000, 500])
+    expect(seen).toHaveLength(2500)
+    expect(new Set(seen.map(key)).size).toBe(2500)
+    for (const partition of [0, 1, 2]) {
+      const offsets = seen.filter((message) => message.partition === partition).map((message) => message.offset)
+      const expected = Array.from({ length: partition === 0 ? 834 : 833 }, (_, index) => index)
+      expect(offsets.sort((a, b) => a - b)).toEqual(expected)
+    }
+    expect(itemsAfterThree.map(({ partition, offset }) => ({ partition, offset }))).toEqual([
+      { partition: 0, offset: 833 },
+      { partition: 1, offset: 832 },
+      { partition: 2, offset: 832 },
+    ])
+    expect(itemsAfterThree.every((item) => item.topic === topic && item.group_id === GROUP)).toBe(true)
+    expect(fourth.count).toBe(0)
+    expect(fourth.offsetsWritten).toBe(0)
+    expect(itemsAfterFour).toEqual(itemsAfterThree)
+  })
+
+  it('hands the processor the parsed JSON with key, headers, topic, partition, offset and timestamp', async () => {
+    const topic = await freshTopic(1)
+    const before = Date.now()
+    await produce(topic, [{ key: 'order-7', value: '{"orderId":7,"items":["tea"]}', headers: { source: 'test' } }])
+    const { handler, seen } = recordingHandler(consumerEnv(topic))
+
+    await handler({}, context)
+
+    expect(seen).toHaveLength(1)
+    const [message] = seen
+    expect(message).toMatchObject({
+      topic,
+      partition: 0,
+      offset: 0,
+      key: 'order-7',
+      value: { orderId: 7, items: ['tea'] },
+      headers: { source: 'test' },
+    })
+    expect(message!.timestamp).toBeGreaterThanOrEqual(before - 1000)
+  })
+
+  it('continues at the stored offset + 1 in a new handler (a restarted process)', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(40, 2))
+    const first = recordingHandler(consumerEnv(topic, { MAX_MESSAGES: '10' }))
+    await first.handler({}, context)
+    await first.handler.close()
+
+    const second = recordingHandler(consumerEnv(topic))
+    const report = await second.handler({}, context)
+
+    expect(first.seen).toHaveLength(10)
+    expect(report.count).toBe(30)
+    const all = [...first.seen, ...second.seen].map(key)
+    expect(new Set(all).size).toBe(40)
+    for (const partition of report.partitions) {
+      const firstRunLast = Math.max(-1, ...first.seen.filter((m) => m.partition === partition.partition).map((m) => m.offset))
+      expect(partition.fromOffset).toBe(firstRunLast + 1)
+    }
+  })
+
+  it('starts a partition without a stored offset at its first message with START_POSITION=earliest', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(6, 2))
+    const { handler, seen } = recordingHandler(consumerEnv(topic, { START_POSITION: 'earliest' }))
+
+    const report = await handler({}, context)
+
+    expect(report.count).toBe(6)
+    expect(seen.map(key).sort()).toEqual(['0:0', '0:1', '0:2', '1:0', '1:1', '1:2'])
+  })
+
+  it('starts at the end with START_POSITION=latest, remembers where, and takes only newer messages', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(6, 2))
+    const { handler, seen } = recordingHandler(consumerEnv(topic, { START_POSITION: 'latest' }))
+
+    const first = await handler({}, context)
+    const itemsAfterFirst = await storedItems(`${GROUP}_${topic}`)
+    await produce(topic, [{ value: '{"late":1}', partition: 0 }, { value: '{"late":2}', partition: 1 }])
+    const second = await handler({}, context)
+
+    expect(first.count).toBe(0)
+    // Saved though nothing was processed: otherwise messages produced before the next run would be skipped.
+    expect(itemsAfterFirst.map(({ partition, offset }) => ({ partition, offset }))).toEqual([
+      { partition: 0, offset: 2 },
+      { partition: 1, offset: 2 },
+    ])
+    expect(second.count).toBe(2)
+    expect(seen.map((message) => message.value)).toEqual(
+      expect.arrayContaining([{ late: 1 }, { late: 2 }]),
+    )
+    expect(seen.map(key).sort()).toEqual(['0:3', '1:3'])
+  })
+
+  it('honours an item written in the seed\'s exact format by the Python design', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(10, 1))
+    await putSeedItem(GROUP, topic, 0, 6)
+    const { handler, seen } = recordingHandler(consumerEnv(topic))
+
+    const report = await handler({}, context)
+    const [item] = await storedItems(`${GROUP}_${topic}`)
+
+    expect(seen.map((message) => message.offset)).toEqual([7, 8, 9])
+    expect(report.partitions[0]).toMatchObject({ fromOffset: 7, toOffset: 9, count: 3 })
+    expect(item).toMatchObject({ consumer_id: `${GROUP}_${topic}`, partition: 0, offset: 9, topic, group_id: GROUP })
+  })
+
+  it('stops a partition before a message that is not JSON, goes on with the others, and reports it', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, [
+      { value: '{"n":0}', partition: 0 },
+      { value: '{"n":1}', partition: 0 },
+      { value: 'not json {', partition: 0 },
+      { value: '{"n":3}', partition: 0 },
+      { value: '{"n":10}', partition: 1 },
+      { value: '{"n":11}', partition: 1 },
+    ])
+    const { handler, seen } = recordingHandler(consumerEnv(topic))
+
+    const error = await handler({}, context).catch((thrown: unknown) => thrown)
+    const items = await storedItems(`${GROUP}_${topic}`)
+    const again = await handler({}, context).catch((thrown: unknown) => thrown)
+
+    expect(error).toBeInstanceOf(MessagesFailedError)
+    expect((error as MessagesFailedError).failures).toEqual([
+      expect.objectContaining({ partition: 0, offset: 2, reason: expect.stringContaining('not JSON') }),
+    ])
+    expect((error as Error).message).toContain('partition 0 at offset 2')
+    expect(seen.map(key).sort()).toEqual(['0:0', '0:1', '1:0', '1:1'])
+    expect(items.map(({ partition, offset }) => ({ partition, offset }))).toEqual([
+      { partition: 0, offset: 1 },
+      { partition: 1, offset: 1 },
+    ])
+    // The next run stops at the same message again: it is never skipped silently.
+    expect(again).toBeInstanceOf(MessagesFailedError)
+    expect(seen).toHaveLength(4)
+  })
+
+  it('fails at start with an error naming a bad config value, before touching Kafka or DynamoDB', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(3, 1))
+    const { handler, seen } = recordingHandler(consumerEnv(topic, { MAX_MESSAGES: 'lots' }))
+
+    const error = await handler({}, context).catch((thrown: unknown) => thrown)
+
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('MAX_MESSAGES="lots"')
+    expect((error as Error).message).toContain('a whole number from 1 to 10000000')
+    expect(seen).toHaveLength(0)
+    expect(await storedItems(`${GROUP}_${topic}`)).toEqual([])
+  })
+
+  it('returns a summary with each partition\'s from-offset, to-offset and count, the total and the duration', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(5, 2))
+    const { handler } = recordingHandler(consumerEnv(topic))
+
+    const report: RunReport = await handler({}, context)
+
+    expect(report).toMatchObject({
+      topic,
+      consumerId: `${GROUP}_${topic}`,
+      count: 5,
+      stopReason: 'caught-up',
+      partitions: [
+        { partition: 0, fromOffset: 0, toOffset: 2, count: 3, lag: 0 },
+        { partition: 1, fromOffset: 0, toOffset: 1, count: 2, lag: 0 },
+      ],
+    })
+    expect(report.durationMs).toBeGreaterThanOrEqual(0)
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report)
+  })
+})

@@ -1,0 +1,114 @@
+/**
+ * Helpers for integration tests: the real services started by global-setup.ts, a fresh
+ * random topic per test, producing, and reading the offsets table directly.
+ */
+import { randomUUID } from 'node:crypto'
+import { DynamoDBClient, QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { inject } from 'vitest'
+import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
+import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
+
+export function services() {
+  return {
+    bootstrapServers: inject('kafkaBootstrapServers'),
+    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    table: inject('offsetsTable'),
+  }
+}
+
+/** A new topic with a unique name, so tests never see each other's messages or offsets. */
+export async function freshTopic(partitions: number, configs?: Record<string, string>): Promise<string> {
+  const topic = `t-${randomUUID().slice(0, 8)}`
+  await createTopic({ bootstrapServers: [services().bootstrapServers], topic, partitions, ...(configs && { configs }) })
+  return topic
+}
+
+/** The environment a handler needs to reach the test services. */
+export function consumerEnv(topic: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const { bootstrapServers, dynamodbEndpoint, table } = services()
+  return {
+    KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
+    KAFKA_TOPIC: topic,
+    DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    DYNAMODB_TABLE: table,
+    LOG_LEVEL: 'WARN',
+    ...overrides,
+  }
+}
+
+export async function produce(topic: string, messages: readonly SampleMessage[]): Promise<void> {
+  const sender = createSender([services().bootstrapServers])
+  try {
+    await sender.send(topic, messages)
+  } finally {
+    await sender.close()
+  }
+}
+
+/** `count` JSON messages spread round-robin over `partitions`, each value naming its partition and index. */
+export function numberedMessages(count: number, partitions: number): SampleMessage[] {
+  return Array.from({ length: count }, (_, index) => ({
+    key: `k${index}`,
+    value: JSON.stringify({ index }),
+    partition: index % partitions,
+  }))
+}
+
+export function dynamodb(): DynamoDBClient {
+  return new DynamoDBClient(dynamoDbClientConfig({ dynamodbEndpoint: services().dynamodbEndpoint }, {}))
+}
+
+export interface OffsetItem {
+  partition: number
+  offset: number
+  topic: string
+  group_id: string
+  consumer_id: string
+  updated_at?: string
+}
+
+/** Every item stored under `consumer_id`, read straight from the table (not through the store). */
+export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
+  const client = dynamodb()
+  try {
+    const result = await client.send(
+      new QueryCommand({
+        TableName: services().table,
+        KeyConditionExpression: 'consumer_id = :id',
+        ExpressionAttributeValues: { ':id': { S: consumerId } },
+        ConsistentRead: true,
+      }),
+    )
+    return (result.Items ?? []).map((item) => ({
+      consumer_id: item.consumer_id!.S!,
+      partition: Number(item.partition!.N),
+      offset: Number(item.offset!.N),
+      topic: item.topic!.S!,
+      group_id: item.group_id!.S!,
+      ...(item.updated_at?.S && { updated_at: item.updated_at.S }),
+    }))
+  } finally {
+    client.destroy()
+  }
+}
+
+/** Writes an item exactly as the seed's Python design does: five attributes, no more. */
+export async function putSeedItem(groupId: string, topic: string, partition: number, offset: number) {
+  const client = dynamodb()
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: services().table,
+        Item: {
+          consumer_id: { S: `${groupId}_${topic}` },
+          partition: { N: String(partition) },
+          offset: { N: String(offset) },
+          topic: { S: topic },
+          group_id: { S: groupId },
+        },
+      }),
+    )
+  } finally {
+    client.destroy()
+  }
+}
