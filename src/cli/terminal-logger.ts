@@ -35,8 +35,12 @@ export function createTerminalLogger(options: TerminalLoggerOptions = {}): Logge
       write(`${head} ${formatSummary(attributes, color)}`)
       return
     }
-    const fields = attributes ? formatFields(attributes) : ''
-    write(`${head} ${message}${fields ? ` ${paint(90, fields, color)}` : ''}`)
+    // An error's text is the point of the line: shown as written, not quoted among the fields.
+    const { error, ...rest } = attributes ?? {}
+    const text =
+      error === undefined ? message : `${message}: ${error instanceof Error ? error.message : String(error)}`
+    const fields = formatFields(rest)
+    write(`${head} ${text}${fields ? ` ${paint(90, fields, color)}` : ''}`)
   }
   return { debug: emit('DEBUG'), info: emit('INFO'), warn: emit('WARN'), error: emit('ERROR') }
 }

@@ -13,6 +13,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
@@ -115,13 +116,27 @@ export class DynamoDbOffsetStore implements OffsetStore {
       return { partition: write.partition, status: 'saved' }
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error
-      const current = error.Item?.offset?.N
+      // DynamoDB returns the item that failed the condition; servers that do not (dynalite) are asked.
+      const current = error.Item?.offset?.N ?? (await this.#readOne(write.partition))
       return {
         partition: write.partition,
         status: 'conflict',
         current: current === undefined ? undefined : Number(current),
       }
     }
+  }
+
+  async #readOne(partition: number): Promise<string | undefined> {
+    const result = await this.#send(`read the offset of partition ${partition}`, () =>
+      this.#client.send(
+        new GetItemCommand({
+          TableName: this.#key.table,
+          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
+          ConsistentRead: true,
+        }),
+      ),
+    )
+    return result.Item?.offset?.N
   }
 
   async #send<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * random topic per test, producing, and reading the offsets table directly.
  */
 import { randomUUID } from 'node:crypto'
-import { DynamoDBClient, QueryCommand, PutItemCommand } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
 import { inject } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
@@ -19,7 +19,12 @@ export function services() {
 /** A new topic with a unique name, so tests never see each other's messages or offsets. */
 export async function freshTopic(partitions: number, configs?: Record<string, string>): Promise<string> {
   const topic = `t-${randomUUID().slice(0, 8)}`
-  await createTopic({ bootstrapServers: [services().bootstrapServers], topic, partitions, ...(configs && { configs }) })
+  await createTopic({
+    bootstrapServers: [services().bootstrapServers],
+    topic,
+    partitions,
+    ...(configs && { configs }),
+  })
   return topic
 }
 

@@ -53,7 +53,9 @@ describe('the scheduled consume cycle', () => {
     expect(seen).toHaveLength(2500)
     expect(new Set(seen.map(key)).size).toBe(2500)
     for (const partition of [0, 1, 2]) {
-      const offsets = seen.filter((message) => message.partition === partition).map((message) => message.offset)
+      const offsets = seen
+        .filter((message) => message.partition === partition)
+        .map((message) => message.offset)
       const expected = Array.from({ length: partition === 0 ? 834 : 833 }, (_, index) => index)
       expect(offsets.sort((a, b) => a - b)).toEqual(expected)
     }
@@ -71,7 +73,9 @@ describe('the scheduled consume cycle', () => {
   it('hands the processor the parsed JSON with key, headers, topic, partition, offset and timestamp', async () => {
     const topic = await freshTopic(1)
     const before = Date.now()
-    await produce(topic, [{ key: 'order-7', value: '{"orderId":7,"items":["tea"]}', headers: { source: 'test' } }])
+    await produce(topic, [
+      { key: 'order-7', value: '{"orderId":7,"items":["tea"]}', headers: { source: 'test' } },
+    ])
     const { handler, seen } = recordingHandler(consumerEnv(topic))
 
     await handler({}, context)
@@ -104,7 +108,10 @@ describe('the scheduled consume cycle', () => {
     const all = [...first.seen, ...second.seen].map(key)
     expect(new Set(all).size).toBe(40)
     for (const partition of report.partitions) {
-      const firstRunLast = Math.max(-1, ...first.seen.filter((m) => m.partition === partition.partition).map((m) => m.offset))
+      const firstRunLast = Math.max(
+        -1,
+        ...first.seen.filter((m) => m.partition === partition.partition).map((m) => m.offset),
+      )
       expect(partition.fromOffset).toBe(firstRunLast + 1)
     }
   })
@@ -127,7 +134,10 @@ describe('the scheduled consume cycle', () => {
 
     const first = await handler({}, context)
     const itemsAfterFirst = await storedItems(`${GROUP}_${topic}`)
-    await produce(topic, [{ value: '{"late":1}', partition: 0 }, { value: '{"late":2}', partition: 1 }])
+    await produce(topic, [
+      { value: '{"late":1}', partition: 0 },
+      { value: '{"late":2}', partition: 1 },
+    ])
     const second = await handler({}, context)
 
     expect(first.count).toBe(0)
@@ -137,13 +147,11 @@ describe('the scheduled consume cycle', () => {
       { partition: 1, offset: 2 },
     ])
     expect(second.count).toBe(2)
-    expect(seen.map((message) => message.value)).toEqual(
-      expect.arrayContaining([{ late: 1 }, { late: 2 }]),
-    )
+    expect(seen.map((message) => message.value)).toEqual(expect.arrayContaining([{ late: 1 }, { late: 2 }]))
     expect(seen.map(key).sort()).toEqual(['0:3', '1:3'])
   })
 
-  it('honours an item written in the seed\'s exact format by the Python design', async () => {
+  it("honours an item written in the seed's exact format by the Python design", async () => {
     const topic = await freshTopic(1)
     await produce(topic, numberedMessages(10, 1))
     await putSeedItem(GROUP, topic, 0, 6)
@@ -154,7 +162,13 @@ describe('the scheduled consume cycle', () => {
 
     expect(seen.map((message) => message.offset)).toEqual([7, 8, 9])
     expect(report.partitions[0]).toMatchObject({ fromOffset: 7, toOffset: 9, count: 3 })
-    expect(item).toMatchObject({ consumer_id: `${GROUP}_${topic}`, partition: 0, offset: 9, topic, group_id: GROUP })
+    expect(item).toMatchObject({
+      consumer_id: `${GROUP}_${topic}`,
+      partition: 0,
+      offset: 9,
+      topic,
+      group_id: GROUP,
+    })
   })
 
   it('stops a partition before a message that is not JSON, goes on with the others, and reports it', async () => {
@@ -202,7 +216,7 @@ describe('the scheduled consume cycle', () => {
     expect(await storedItems(`${GROUP}_${topic}`)).toEqual([])
   })
 
-  it('returns a summary with each partition\'s from-offset, to-offset and count, the total and the duration', async () => {
+  it("returns a summary with each partition's from-offset, to-offset and count, the total and the duration", async () => {
     const topic = await freshTopic(2)
     await produce(topic, numberedMessages(5, 2))
     const { handler } = recordingHandler(consumerEnv(topic))

@@ -1,0 +1,63 @@
+/**
+ * Bundles the Lambda handler with esbuild: one minified ES module, tree-shaken, for Node.js 24.
+ * The Kafka client stays out of the bundle by default: in AWS it comes from the Lambda layer
+ * (`nodejs/node_modules/@platformatic/kafka`), as the seed ships its Kafka client in a layer.
+ *
+ *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
+ *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { build, type Metafile } from 'esbuild'
+
+const root = resolve(import.meta.dirname, '..')
+
+export interface BundleOptions {
+  /** Inline @platformatic/kafka too (its WebAssembly helper through its `bundled` entry). */
+  readonly selfContained?: boolean
+  readonly entry?: string
+  readonly outfile?: string
+}
+
+export async function bundleLambda(
+  options: BundleOptions = {},
+): Promise<{ outfile: string; bytes: number; metafile: Metafile }> {
+  const outfile = options.outfile ?? resolve(root, 'dist/lambda/index.mjs')
+  await mkdir(dirname(outfile), { recursive: true })
+  const result = await build({
+    entryPoints: [options.entry ?? resolve(root, 'src/lambda/handler.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    minify: true,
+    sourcemap: 'linked',
+    metafile: true,
+    legalComments: 'none',
+    mainFields: ['module', 'main'],
+    external: options.selfContained ? [] : ['@platformatic/kafka'],
+    // The WebAssembly helper reads a .wasm file next to itself; its `bundled` entry inlines it.
+    alias: options.selfContained ? { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' } : {},
+    // Some dependencies still `require()` Node built-ins; give the ES module a `require`.
+    banner: {
+      js: "import { createRequire as __lkcCreateRequire } from 'node:module'; const require = __lkcCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  })
+  const metafile = result.metafile!
+  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))
+  return { outfile, bytes: output?.[1].bytes ?? 0, metafile }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: { 'self-contained': { type: 'boolean' }, outfile: { type: 'string' } },
+  })
+  const { outfile, bytes } = await bundleLambda({
+    selfContained: values['self-contained'] ?? false,
+    ...(values.outfile && { outfile: resolve(values.outfile) }),
+  })
+  process.stdout.write(`Bundled the handler: ${outfile} (${(bytes / 1024).toFixed(0)} KiB)\n`)
+}

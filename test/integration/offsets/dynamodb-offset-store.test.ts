@@ -1,0 +1,82 @@
+/** The offset store against the real DynamoDB API server (dynalite), with the seed's schema. */
+import { randomUUID } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { DynamoDbOffsetStore } from '../../../src/offsets/dynamodb-offset-store.ts'
+import { OffsetStoreError } from '../../../src/offsets/errors.ts'
+import { dynamodb, putSeedItem, services, storedItems } from '../../support/services.ts'
+
+const client = dynamodb()
+afterAll(() => client.destroy())
+
+function store(table = services().table) {
+  const topic = `topic-${randomUUID().slice(0, 8)}`
+  return { topic, store: new DynamoDbOffsetStore(client, { table, topic, groupId: 'lambda-consumer-group' }) }
+}
+
+describe('DynamoDbOffsetStore', () => {
+  it("writes the seed's item format and reads every partition back in one query", async () => {
+    const { topic, store: offsets } = store()
+
+    const results = await offsets.save([
+      { partition: 0, offset: 12345, expected: undefined },
+      { partition: 1, offset: 7, expected: undefined },
+    ])
+    const read = await offsets.read()
+    const items = await storedItems(`lambda-consumer-group_${topic}`)
+
+    expect(results.map((result) => result.status)).toEqual(['saved', 'saved'])
+    expect([...read].map(([partition, stored]) => [partition, stored.offset])).toEqual([
+      [0, 12345],
+      [1, 7],
+    ])
+    expect(items[0]).toMatchObject({
+      consumer_id: `lambda-consumer-group_${topic}`,
+      partition: 0,
+      offset: 12345,
+      topic,
+      group_id: 'lambda-consumer-group',
+      updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    })
+  })
+
+  it('reads an item of the Python design, which has no updated_at', async () => {
+    const { topic, store: offsets } = store()
+    await putSeedItem('lambda-consumer-group', topic, 0, 41)
+
+    expect(await offsets.read()).toEqual(new Map([[0, { offset: 41 }]]))
+  })
+
+  it('moves an offset only from the value it expects, and never backwards', async () => {
+    const { store: offsets } = store()
+    await offsets.save([{ partition: 0, offset: 10, expected: undefined }])
+
+    const stale = await offsets.save([{ partition: 0, offset: 20, expected: 5 }])
+    const backwards = await offsets.save([{ partition: 0, offset: 8, expected: 10 }])
+    const createOverExisting = await offsets.save([{ partition: 0, offset: 30, expected: undefined }])
+    const forward = await offsets.save([{ partition: 0, offset: 11, expected: 10 }])
+
+    expect(stale).toEqual([{ partition: 0, status: 'conflict', current: 10 }])
+    expect(backwards).toEqual([expect.objectContaining({ partition: 0, status: 'conflict' })])
+    expect(createOverExisting).toEqual([expect.objectContaining({ status: 'conflict' })])
+    expect(forward).toEqual([{ partition: 0, status: 'saved' }])
+    expect((await offsets.read()).get(0)?.offset).toBe(11)
+  })
+
+  it('ignores items under negative partitions (reserved for the run lease)', async () => {
+    const { topic, store: offsets } = store()
+    await putSeedItem('lambda-consumer-group', topic, -1, 0)
+    await putSeedItem('lambda-consumer-group', topic, 2, 5)
+
+    expect([...(await offsets.read()).keys()]).toEqual([2])
+  })
+
+  it('names the table and the fix when the table does not exist', async () => {
+    const { store: offsets } = store('no-such-offsets-table')
+
+    const error = await offsets.read().catch((thrown: unknown) => thrown)
+
+    expect(error).toBeInstanceOf(OffsetStoreError)
+    expect((error as Error).message).toContain('"no-such-offsets-table" does not exist')
+    expect((error as Error).message).toContain('DYNAMODB_TABLE')
+  })
+})
