@@ -55,7 +55,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
   let runtime: Runtime | undefined
   let logger: Logger | undefined
 
-  const start = () => {
+  const start = async () => {
     const env = options.env ?? process.env
     let config: Config
     try {
@@ -68,12 +68,12 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     for (const key of unknownKeys(env)) {
       logger.warn('Ignoring an environment variable this consumer does not know; is it a typo?', { key })
     }
-    runtime = createRuntime(config, env)
+    runtime = await createRuntime(config, env)
     return { runtime, logger }
   }
 
   const handler = async (_event: unknown, context: InvocationContext): Promise<RunReport> => {
-    const { runtime: current, logger: log } = runtime && logger ? { runtime, logger } : start()
+    const { runtime: current, logger: log } = runtime && logger ? { runtime, logger } : await start()
     const { config } = current
     const remainingMs = context.getRemainingTimeInMillis()
     // Never let the margin eat the whole invocation: at most half of the time left.

@@ -16,7 +16,11 @@ export interface Runtime {
   close(): Promise<void>
 }
 
-export function createRuntime(config: Config, env: Environment): Runtime {
+/**
+ * Async on purpose: credentials may have to be fetched (Secrets Manager) before the Kafka
+ * client can be built. Called once per cold start.
+ */
+export async function createRuntime(config: Config, env: Environment): Promise<Runtime> {
   const source = new PlatformaticKafkaSource({
     bootstrapServers: config.kafkaBootstrapServers,
     clientId: config.kafkaClientId,

@@ -25,7 +25,7 @@ export const statusCommand: Command = {
   readsConfig: true,
   async run(options, env) {
     const config = loadConfig(env)
-    const runtime = createRuntime(config, env)
+    const runtime = await createRuntime(config, env)
     try {
       const [stored, partitions] = await Promise.all([
         runtime.offsets.read(),
