@@ -2,7 +2,8 @@
 # Brings what a fresh clone lacks, and nothing twice:
 #   1. the npm packages, Node.js 24 among them (the `node` package from the npm registry
 #      puts the real Node 24 binary at node_modules/.bin/node, first on the PATH of npm scripts);
-#   2. the Apache Kafka broker's jars from Maven Central (tools/kafka/pom.xml), into .cache/kafka.
+#   2. the Apache Kafka broker's jars from Maven Central (tools/kafka/pom.xml), into .cache/kafka;
+#   3. the Python tools the tests use (tools/python/requirements.txt), into .cache/venv.
 # Used by `npm run demo`, `npm test`, `npm run bench` and CI. Safe to run again: each step
 # is skipped when its inputs have not changed.
 set -euo pipefail
@@ -30,3 +31,17 @@ if [ ! -f "$libs/.complete" ]; then
   touch "$libs/.complete"
 fi
 ln -sfn "$pom_hash" .cache/kafka/current
+
+# 3. Python tools (cfn-lint, checkov, moto's SQS server) in a virtual environment, keyed by
+#    the requirements file so a version bump reinstalls.
+req=tools/python/requirements.txt
+req_hash=$(sha256sum "$req" | cut -c1-12)
+venv=.cache/venv
+if [ ! -f "$venv/.complete-$req_hash" ]; then
+  command -v python3 >/dev/null || { echo "setup: Python 3 is needed for cfn-lint, checkov and moto (apt-get install python3-venv)" >&2; exit 1; }
+  say "installing the Python tools (cfn-lint, checkov, moto) into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  touch "$venv/.complete-$req_hash"
+fi
