@@ -4,8 +4,8 @@
 #      puts the real Node 24 binary at node_modules/.bin/node, first on the PATH of npm scripts);
 #   2. the Apache Kafka broker's jars from Maven Central (tools/kafka/pom.xml), into .cache/kafka;
 #   3. the Python tools the tests use (tools/python/requirements.txt), into .cache/venv.
-# Used by `npm run demo`, `npm test`, `npm run bench` and CI. Safe to run again: each step
-# is skipped when its inputs have not changed.
+# Used by `npm run demo` (with --demo: steps 1 and 2 only), `npm test`, `npm run bench` and CI.
+# Safe to run again: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,7 @@ ln -sfn "$pom_hash" .cache/kafka/current
 req=tools/python/requirements.txt
 req_hash=$(sha256sum "$req" | cut -c1-12)
 venv=.cache/venv
-if [ ! -f "$venv/.complete-$req_hash" ]; then
+if [ "${1:-}" != "--demo" ] && [ ! -f "$venv/.complete-$req_hash" ]; then
   command -v python3 >/dev/null || { echo "setup: Python 3 is needed for cfn-lint, checkov and moto (apt-get install python3-venv)" >&2; exit 1; }
   say "installing the Python tools (cfn-lint, checkov, moto) into $venv"
   rm -rf "$venv"
