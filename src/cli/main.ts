@@ -30,6 +30,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'Check the config, Kafka, the topic, DynamoDB and the offsets table, each with a fix',
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
   },
+  cost: {
+    summary: 'Estimate the monthly AWS cost for this config and schedule, itemized',
+    load: async () => (await import('./commands/cost.ts')).costCommand,
+  },
   produce: {
     summary: 'Send sample JSON messages to the topic (for trying things out, tests and benchmarks)',
     load: async () => (await import('./commands/produce.ts')).produceCommand,

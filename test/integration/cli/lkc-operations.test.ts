@@ -92,3 +92,18 @@ describe('lkc status --watch', () => {
     expect(stdout).toContain('refreshing every 0.2 s')
   })
 })
+
+describe('lkc cost', () => {
+  it('measures an idle invocation here and itemizes the monthly cost', async () => {
+    const topic = await freshTopic(3)
+
+    const result = await lkc(['cost', '--busy-duration-ms', '900'], consumerEnv(topic))
+
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('every 1m = 43,200 invocations, 512 MB arm64')
+    expect(result.stdout).toMatch(/Idle \(nothing new; \d+ ms per invocation, measured here\)/)
+    expect(result.stdout).toMatch(/Lambda \(arm64\)\s+43,200 invokes/)
+    expect(result.stdout).toMatch(/Busy \(1000 messages per invocation, 900 ms, every partition saved\)/)
+    expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 129,600 writes/)
+  })
+})
