@@ -332,7 +332,7 @@ export class ScheduledKafkaConsumer extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Runs ${config.functionName}: the seed's least-privilege permissions, nothing more`,
     })
-    this.grantTableAccess(config)
+    this.grantTableAccess()
     this.grantOptionalAccess(config, stack)
 
     if (config.vpc) {
@@ -403,7 +403,7 @@ export class ScheduledKafkaConsumer extends Construct {
   }
 
   /** DynamoDB: exactly the calls the offset store makes, on this table only. */
-  private grantTableAccess(config: Resolved): void {
+  private grantTableAccess(): void {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'OffsetsTable',
