@@ -126,7 +126,7 @@ export interface ScheduledKafkaConsumerProps {
    * @default - not in a VPC
    */
   readonly vpc?: ec2.IVpc
-  /** @default - the VPC's private subnets (Lambda's default selection) */
+  /** @default - the VPC's private subnets, else its isolated ones (CDK's default selection) */
   readonly vpcSubnets?: ec2.SubnetSelection
   /** @default - a new security group allowing all outbound traffic and no inbound */
   readonly securityGroups?: readonly ec2.ISecurityGroup[]
@@ -282,9 +282,11 @@ export class ScheduledKafkaConsumer extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: config.tableRemovalPolicy,
-      ...(this.tableKey
-        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.tableKey }
-        : { encryption: dynamodb.TableEncryption.DEFAULT }),
+      // Without a key, DynamoDB encrypts at rest with the key it owns (no SSESpecification at all).
+      ...(this.tableKey && {
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: this.tableKey,
+      }),
     })
 
     if (!this.tableKey) {
@@ -344,30 +346,41 @@ export class ScheduledKafkaConsumer extends Construct {
         }),
       ]
       this.addVpcEndpoints(config, config.vpc)
-      // Lambda creates and deletes the function's network interfaces with these; the Describe
-      // and Assign/Unassign actions have no resource-level permissions, hence '*'.
+      // Lambda creates and deletes the function's network interfaces with the execution role.
+      // The Describe actions work only on '*'; the writes are kept to this account and region,
+      // in the form the Lambda VPC guide gives (the ENIs' ids are not known in advance).
       const eniPolicy = new iam.Policy(this, 'VpcNetworkInterfaces', {
         statements: [
           new iam.PolicyStatement({
-            sid: 'LambdaVpcNetworkInterfaces',
+            sid: 'DescribeNetworkInterfaces',
+            actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+            resources: ['*'],
+          }),
+          new iam.PolicyStatement({
+            sid: 'ManageNetworkInterfaces',
             actions: [
               'ec2:CreateNetworkInterface',
-              'ec2:DescribeNetworkInterfaces',
-              'ec2:DescribeSubnets',
               'ec2:DeleteNetworkInterface',
               'ec2:AssignPrivateIpAddresses',
               'ec2:UnassignPrivateIpAddresses',
             ],
-            resources: ['*'],
+            resources: [`arn:${stack.partition}:ec2:${stack.region}:${stack.account}:*/*`],
           }),
         ],
       })
       this.role.attachInlinePolicy(eniPolicy)
-      Validations.of(eniPolicy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          "Lambda's VPC network-interface actions (ec2:Describe*, Assign/UnassignPrivateIpAddresses) support no resource-level permissions; AWS's own AWSLambdaVPCAccessExecutionRole grants them on '*'.",
-      })
+      Validations.of(eniPolicy).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets are read-only and work only on '*' (Lambda VPC guide); Lambda needs them to place the function in the VPC.",
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:*/*]',
+          reason:
+            'The network interfaces Lambda creates for the function get ids only when created: the writes are limited to this account and region, the form the Lambda VPC guide gives.',
+        },
+      )
     }
 
     const shards: ConsumerShard[] = []
@@ -471,7 +484,6 @@ export class ScheduledKafkaConsumer extends Construct {
   }
 
   private addVpcEndpoints(config: Resolved, vpc: ec2.IVpc): void {
-    const subnets = config.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
     if (config.dynamoDbGatewayEndpoint !== false) {
       vpc.addGatewayEndpoint('DynamoDbEndpoint', {
         service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
@@ -489,7 +501,7 @@ export class ScheduledKafkaConsumer extends Construct {
       }
       vpc.addInterfaceEndpoint(id, {
         service,
-        subnets: config.vpcSubnets ?? subnets,
+        ...(config.vpcSubnets && { subnets: config.vpcSubnets }),
         securityGroups: [endpointSecurityGroup],
         privateDnsEnabled: true,
         open: false,
@@ -544,7 +556,7 @@ export class ScheduledKafkaConsumer extends Construct {
       ...(this.deadLetterQueue && { onFailure: new SqsDestination(this.deadLetterQueue) }),
       ...(config.vpc && {
         vpc: config.vpc,
-        vpcSubnets: config.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        ...(config.vpcSubnets && { vpcSubnets: config.vpcSubnets }),
         securityGroups: [...(this.securityGroups ?? [])],
       }),
     })
