@@ -42,6 +42,8 @@ export async function bundleLambda(
     sourcemap: 'linked',
     metafile: true,
     legalComments: 'none',
+    // Error classes name themselves after their class (`new.target.name`): keep the names readable in logs.
+    keepNames: true,
     mainFields: ['module', 'main'],
     plugins: options.selfContained ? [] : [layerImports()],
     // The WebAssembly helper reads a .wasm file next to itself; its `bundled` entry inlines it.
