@@ -9,6 +9,7 @@
  *
  *   npx cdk deploy -c kafkaBootstrapServers=b-1.example:9092 -c kafkaTopic=orders
  */
+import { resolve } from 'node:path'
 import { App, Duration, Validations } from 'aws-cdk-lib'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { bundleLambda } from '../scripts/build-lambda.ts'
@@ -55,6 +56,7 @@ export const CONTEXT_KEYS = {
   tableEncryptionKey: 'boolean',
   tableKeyArn: 'string',
   shards: 'number',
+  handlerEntry: 'string',
 } as const satisfies Record<string, Kind>
 
 type ContextKey = keyof typeof CONTEXT_KEYS
@@ -73,6 +75,8 @@ export function envNameOf(key: ContextKey): string {
 
 export interface AppSettings {
   readonly stackName: string
+  /** A module exporting `handler` (your processor) to bundle instead of src/lambda/handler.ts. */
+  readonly handlerEntry?: string
   readonly account?: string
   readonly region?: string
   readonly consumer: ScheduledKafkaConsumerProps
@@ -147,8 +151,10 @@ export function readAppSettings(
   })
   const account = str('account') ?? env.CDK_DEFAULT_ACCOUNT
   const region = str('region') ?? env.CDK_DEFAULT_REGION
+  const handlerEntry = str('handlerEntry')
   return {
     stackName: str('stackName') ?? 'LambdaKafkaConsumer',
+    ...(handlerEntry !== undefined && { handlerEntry: resolve(handlerEntry) }),
     // A VPC lookup needs both; otherwise the stack stays environment-agnostic (synthesizes offline).
     ...(existing.vpcId !== undefined && account && { account }),
     ...(existing.vpcId !== undefined && region && { region }),
@@ -224,7 +230,7 @@ export function defineApp(app: App, settings: AppSettings): KafkaConsumerStack {
 async function main(): Promise<void> {
   const app = new App()
   const settings = readAppSettings((key) => app.node.tryGetContext(key))
-  await bundleLambda()
+  await bundleLambda(settings.handlerEntry ? { entry: settings.handlerEntry } : {})
   await buildLayer({ architecture: settings.consumer.architecture ?? 'arm64' })
   defineApp(app, settings)
   app.synth()

@@ -8,6 +8,7 @@
  *
  *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
  *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included
+ *   node scripts/build-lambda.ts --entry my-handler.ts -> your processor (exports `handler`)
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -91,11 +92,17 @@ function layerImports(): Plugin {
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { 'self-contained': { type: 'boolean' }, outfile: { type: 'string' } },
+    options: {
+      'self-contained': { type: 'boolean' },
+      outfile: { type: 'string' },
+      entry: { type: 'string' },
+    },
   })
   const { outfile, bytes } = await bundleLambda({
     selfContained: values['self-contained'] ?? false,
     ...(values.outfile && { outfile: resolve(values.outfile) }),
+    // Your own module exporting `handler = createHandler({ process })`, instead of the default one.
+    ...(values.entry && { entry: resolve(values.entry) }),
   })
   process.stdout.write(`Bundled the handler: ${outfile} (${(bytes / 1024).toFixed(0)} KiB)\n`)
 }

@@ -2,6 +2,7 @@
  * The app's configuration: CDK context first, then the environment; every value typed, every
  * bad value reported with its key.
  */
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { envNameOf, readAppSettings } from '../../infra/app.ts'
 import { InvalidConstructPropError } from '../../infra/errors.ts'
@@ -24,9 +25,11 @@ describe('readAppSettings', () => {
         tableEncryptionKey: true,
         environment: '{"FETCH_MAX_BYTES":"4194304"}',
         shards: '2',
+        handlerEntry: 'my-handler.ts',
       }),
       {},
     )
+    expect(settings.handlerEntry).toBe(resolve('my-handler.ts'))
     expect(settings.stackName).toBe('LambdaKafkaConsumer')
     expect(settings.consumer).toMatchObject({
       kafkaBootstrapServers: 'b-1.example.com:9092',
