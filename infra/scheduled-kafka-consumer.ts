@@ -257,6 +257,8 @@ export class ScheduledKafkaConsumer extends Construct {
   /** Messages the processor gave up on (env `DEAD_LETTER_QUEUE_URL`). */
   readonly messageDeadLetterQueue?: sqs.Queue
   readonly securityGroups?: readonly ec2.ISecurityGroup[]
+  /** In a VPC: Lambda checks these permissions when the function is created, so it must exist first. */
+  private readonly networkInterfacePolicy?: iam.Policy
 
   constructor(scope: Construct, id: string, props: ScheduledKafkaConsumerProps) {
     super(scope, id)
@@ -369,6 +371,7 @@ export class ScheduledKafkaConsumer extends Construct {
         ],
       })
       this.role.attachInlinePolicy(eniPolicy)
+      this.networkInterfacePolicy = eniPolicy
       Validations.of(eniPolicy).acknowledge(
         {
           id: 'AwsSolutions-IAM5[Resource::*]',
@@ -561,6 +564,9 @@ export class ScheduledKafkaConsumer extends Construct {
       }),
     })
 
+    if (this.networkInterfacePolicy) {
+      ;(fn.node.defaultChild as lambda.CfnFunction).node.addDependency(this.networkInterfacePolicy)
+    }
     dropRedundantRoleDependency(fn, this.role)
     skipCheckov(fn, [
       {
@@ -915,20 +921,15 @@ function validate(props: ScheduledKafkaConsumerProps): Resolved {
       }
     }
   }
+  // Set by the construct from props; the environment prop may not redefine them.
   const managedKeys = new Set<string>([
-    ...Object.values(settings)
-      .map((spec) => spec.key)
-      .filter((key) =>
-        [
-          'KAFKA_BOOTSTRAP_SERVERS',
-          'KAFKA_TOPIC',
-          'KAFKA_GROUP_ID',
-          'DYNAMODB_TABLE',
-          'MAX_MESSAGES',
-          'START_POSITION',
-          'LOG_LEVEL',
-        ].includes(key),
-      ),
+    settings.kafkaBootstrapServers.key,
+    settings.kafkaTopic.key,
+    settings.kafkaGroupId.key,
+    settings.dynamodbTable.key,
+    settings.maxMessages.key,
+    settings.startPosition.key,
+    settings.logLevel.key,
     'DEAD_LETTER_QUEUE_URL',
     'KAFKA_SECRET_ARN',
     'KAFKA_SECURITY_PROTOCOL',

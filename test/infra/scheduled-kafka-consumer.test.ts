@@ -384,6 +384,14 @@ describe('ScheduledKafkaConsumer options', () => {
       ToPort: 443,
       SourceSecurityGroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] },
     })
+    // Lambda checks the ENI permissions when it creates the function: the policy must exist first.
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0]!
+    expect(fn.DependsOn).toEqual(
+      expect.arrayContaining([
+        logicalId(template, 'AWS::IAM::Policy', 'ConsumerVpcNetworkInterfaces'),
+        logicalId(template, 'AWS::IAM::Policy', 'ConsumerExecutionRoleDefaultPolicy'),
+      ]),
+    )
     const eni = statementsOf(template, 'ConsumerExecutionRole').filter((statement) =>
       actionsOf(statement).some((action) => action.startsWith('ec2:')),
     )
