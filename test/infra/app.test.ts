@@ -2,10 +2,16 @@
  * The app's configuration: CDK context first, then the environment; every value typed, every
  * bad value reported with its key.
  */
-import { resolve } from 'node:path'
+
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { App } from 'aws-cdk-lib'
+import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { describe, expect, it } from 'vitest'
-import { envNameOf, readAppSettings } from '../../infra/app.ts'
+import { defineApp, envNameOf, readAppSettings } from '../../infra/app.ts'
 import { InvalidConstructPropError } from '../../infra/errors.ts'
+import { standInAssets } from './support.ts'
 
 const context =
   (values: Record<string, unknown>) =>
@@ -80,5 +86,31 @@ describe('readAppSettings', () => {
     expect((malformed as Error).message).toContain('LKC_MEMORY_SIZE_IN_MB')
     const badJson = attempt({ kafkaBootstrapServers: 'b:9092', kafkaTopic: 't', environment: '{nope' })
     expect((badJson as InvalidConstructPropError).prop).toBe('environment')
+  })
+})
+
+describe('defineApp', () => {
+  const settingsWith = () => {
+    const settings = readAppSettings(
+      context({ kafkaBootstrapServers: 'b-1.example.com:9092', kafkaTopic: 'orders' }),
+      {},
+    )
+    return { ...settings, consumer: { ...settings.consumer, ...standInAssets() } }
+  }
+
+  it('synthesizes the stack LambdaKafkaConsumer, cdk-nag passing', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'lkc-app-'))
+    const app = new App({ outdir })
+    defineApp(app, settingsWith())
+    app.synth()
+    expect(readdirSync(outdir)).toContain('LambdaKafkaConsumer.template.json')
+  })
+
+  it('fails the synthesis on an unacknowledged cdk-nag finding', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'lkc-app-')) })
+    const stack = defineApp(app, settingsWith())
+    // A queue that neither requires TLS nor has a dead-letter queue: AwsSolutions-SQS3 and SQS4.
+    new sqs.Queue(stack, 'CarelessQueue')
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/)
   })
 })
