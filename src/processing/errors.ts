@@ -6,22 +6,31 @@ export interface MessagePosition {
   readonly offset: number
 }
 
-/** A message that cannot be decoded: not UTF-8, not JSON, or empty. Retrying will not help. */
+/** Why a value cannot be decoded; also the dead letter's `reason`. */
+export type DecodeFailureKind = 'empty-value' | 'not-utf8' | 'not-json'
+
+/**
+ * A message that cannot be decoded: not UTF-8, not JSON, or empty. Retrying will not help, so
+ * it is dead-lettered at once (or, with no dead-letter destination, its partition stops before it).
+ */
 export class MessageDecodeError extends LambdaKafkaConsumerError implements MessagePosition {
   readonly topic: string
   readonly partition: number
   readonly offset: number
+  readonly kind: DecodeFailureKind
   readonly reason: string
 
-  constructor(position: MessagePosition, reason: string, cause?: unknown) {
+  constructor(position: MessagePosition, kind: DecodeFailureKind, reason: string, cause?: unknown) {
     super(
       `Message ${position.topic}/${position.partition}@${position.offset} cannot be decoded: ${reason}. ` +
-        'Its partition stops before it; fix the producer, or move past it with `lkc reset`.',
+        'Set DEAD_LETTER_QUEUE_URL or DEAD_LETTER_TOPIC to move such messages aside; without one, ' +
+        'its partition stops before it until the producer is fixed or the offset is moved past it.',
       { cause },
     )
     this.topic = position.topic
     this.partition = position.partition
     this.offset = position.offset
+    this.kind = kind
     this.reason = reason
   }
 }
