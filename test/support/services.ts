@@ -3,7 +3,7 @@
  * random topic per test, producing, and reading the offsets table directly.
  */
 import { randomUUID } from 'node:crypto'
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
 import { inject } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
@@ -72,15 +72,16 @@ export interface OffsetItem {
   updated_at?: string
 }
 
-/** Every item stored under `consumer_id`, read straight from the table (not through the store). */
+/** Every offset item stored under `consumer_id`, read straight from the table (not through the store). */
 export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
   const client = dynamodb()
   try {
     const result = await client.send(
       new QueryCommand({
         TableName: services().table,
-        KeyConditionExpression: 'consumer_id = :id',
-        ExpressionAttributeValues: { ':id': { S: consumerId } },
+        KeyConditionExpression: 'consumer_id = :id AND #p >= :first',
+        ExpressionAttributeNames: { '#p': 'partition' },
+        ExpressionAttributeValues: { ':id': { S: consumerId }, ':first': { N: '0' } },
         ConsistentRead: true,
       }),
     )
@@ -92,6 +93,26 @@ export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
       group_id: item.group_id!.S!,
       ...(item.updated_at?.S && { updated_at: item.updated_at.S }),
     }))
+  } finally {
+    client.destroy()
+  }
+}
+
+/** The run lease item (`partition` = -1) as stored, every attribute as a string; undefined when absent. */
+export async function leaseItem(consumerId: string): Promise<Record<string, string> | undefined> {
+  const client = dynamodb()
+  try {
+    const result = await client.send(
+      new GetItemCommand({
+        TableName: services().table,
+        Key: { consumer_id: { S: consumerId }, partition: { N: '-1' } },
+        ConsistentRead: true,
+      }),
+    )
+    if (result.Item === undefined) return undefined
+    return Object.fromEntries(
+      Object.entries(result.Item).map(([name, value]) => [name, value.S ?? value.N ?? JSON.stringify(value)]),
+    )
   } finally {
     client.destroy()
   }

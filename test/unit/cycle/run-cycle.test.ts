@@ -13,6 +13,7 @@ function setup(processor?: Processor) {
     offsets,
     logger,
     processor: processor ?? { process: (message: KafkaMessage) => void seen.push(message) },
+    sleep: async () => {},
   }
   return { source, offsets, logger, seen, deps }
 }
@@ -52,8 +53,8 @@ describe('runCycle', () => {
     expect(offsets.items.get(1)?.offset).toBe(4)
     expect(summary.count).toBe(8)
     expect(summary.partitions).toEqual([
-      { partition: 0, fromOffset: 7, toOffset: 9, count: 3, lag: 0 },
-      { partition: 1, fromOffset: 0, toOffset: 4, count: 5, lag: 0 },
+      { partition: 0, fromOffset: 7, toOffset: 9, count: 3, deadLettered: 0, lag: 0 },
+      { partition: 1, fromOffset: 0, toOffset: 4, count: 5, deadLettered: 0, lag: 0 },
     ])
     expect(offsets.reads).toBe(1)
   })
