@@ -63,6 +63,8 @@ export interface DeliveryResult {
   /** Every record was done with. */
   readonly complete: boolean
   readonly failure?: PartitionFailure
+  /** A retry would have ended past the deadline: the message is left for the next run, which should end now. */
+  readonly outOfTime?: boolean
 }
 
 /** Delivers `records` (one partition, offset order) to the processor, one at a time or in batches. */
@@ -110,7 +112,7 @@ async function deliverInBatches(
     if (batch.length > 0) {
       const first = batch[0]!.record.offset
       const attempt = await withRetries(() => processBatch(batch.map((item) => item.message)), first, context)
-      if (attempt.status === 'deferred') return { complete: false }
+      if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
       if (attempt.status === 'ok') {
         for (const { record } of batch) await context.onDone(record.offset, 'processed')
       } else {
@@ -154,7 +156,7 @@ async function deliverOne(
     await context.onDone(record.offset, 'processed')
     return undefined
   }
-  if (attempt.status === 'deferred') return { complete: false }
+  if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
   return deadLetter(
     record,
     { reason: 'processing-failed', error: attempt.error, attempts: attempt.attempts },
@@ -170,7 +172,7 @@ function undecodableFailure(error: unknown) {
 type Attempt =
   | { readonly status: 'ok' }
   /** The deadline (or a stop) came before the next retry: the message is left for the next run. */
-  | { readonly status: 'deferred' }
+  | { readonly status: 'deferred'; readonly outOfTime: boolean }
   | { readonly status: 'failed'; readonly error: unknown; readonly attempts: number }
 
 async function withRetries(
@@ -187,13 +189,14 @@ async function withRetries(
     } catch (error) {
       if (attempt >= attempts) return { status: 'failed', error, attempts: attempt }
       const delayMs = Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (attempt - 1))
-      if (context.clock() + delayMs >= context.deadline || context.shouldStop()) {
+      const outOfTime = context.clock() + delayMs >= context.deadline
+      if (outOfTime || context.shouldStop()) {
         context.logger.warn('Processor failed and the run ends before its retry; the next run tries again', {
           ...position,
           attempt,
           error: messageOf(error),
         })
-        return { status: 'deferred' }
+        return { status: 'deferred', outOfTime }
       }
       context.logger.warn('Processor failed; retrying', {
         ...position,
@@ -250,7 +253,6 @@ async function deadLetter(
     destination: sink.destination,
     error: messageOf(failure.error),
   })
-  context.metrics.count('MessagesDeadLettered', 1)
   await context.onDone(record.offset, 'dead-lettered')
   return undefined
 }

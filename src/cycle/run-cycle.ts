@@ -199,6 +199,8 @@ class CycleRun {
   #sinceCheckpoint = 0
   #lastCheckpointAt: number
   #storeFailure: unknown
+  /** A retry did not fit before the deadline. */
+  #outOfTime = false
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -390,7 +392,7 @@ class CycleRun {
   #stopCause(): StopReason | undefined {
     if (this.#storeFailure !== undefined) return 'offset-store-error'
     if (this.#keeper?.lost !== undefined) return 'lease-lost'
-    if (this.#clock() >= this.#options.deadline) return 'deadline'
+    if (this.#outOfTime || this.#clock() >= this.#options.deadline) return 'deadline'
     if (this.#options.shouldStop?.() === true) return 'stopped'
     return undefined
   }
@@ -439,6 +441,7 @@ class CycleRun {
       shouldStop: () => state.halted || this.#stopCause() !== undefined,
       onDone: (offset, outcome) => this.#onDone(state, offset, outcome),
     })
+    if (result.outOfTime) this.#outOfTime = true
     if (result.failure !== undefined) {
       const failure = result.failure
       state.halted = true
