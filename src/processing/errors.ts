@@ -22,9 +22,8 @@ export class MessageDecodeError extends LambdaKafkaConsumerError implements Mess
 
   constructor(position: MessagePosition, kind: DecodeFailureKind, reason: string, cause?: unknown) {
     super(
-      `Message ${position.topic}/${position.partition}@${position.offset} cannot be decoded: ${reason}. ` +
-        'Set DEAD_LETTER_QUEUE_URL or DEAD_LETTER_TOPIC to move such messages aside; without one, ' +
-        'its partition stops before it until the producer is fixed or the offset is moved past it.',
+      `Message ${position.topic}/${position.partition}@${position.offset} cannot be decoded: ${reason}; ` +
+        'retrying cannot help, the producer must be fixed',
       { cause },
     )
     this.topic = position.topic

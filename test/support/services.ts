@@ -7,13 +7,20 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@a
 import { inject } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
+import { createQueue } from './moto-server.ts'
 
 export function services() {
   return {
     bootstrapServers: inject('kafkaBootstrapServers'),
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     table: inject('offsetsTable'),
+    sqsEndpoint: inject('sqsEndpoint'),
   }
+}
+
+/** A new SQS queue on the test SQS server, with a unique name; returns its URL. */
+export async function freshQueue(maximumMessageSize?: number): Promise<string> {
+  return createQueue(services().sqsEndpoint, `q-${randomUUID().slice(0, 8)}`, maximumMessageSize)
 }
 
 /** A new topic with a unique name, so tests never see each other's messages or offsets. */
