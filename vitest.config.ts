@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: unit tests (no network, fakes behind the interfaces) and integration tests,
-// which run against the real Kafka broker and the real DynamoDB API server that
-// test/support/global-setup.ts starts once for the whole run.
+// Three projects:
+// - unit: no network, fakes behind the interfaces;
+// - integration: against the real Kafka broker, DynamoDB API server (dynalite) and SQS API
+//   server (moto) that test/support/global-setup.ts starts once for the whole run;
+// - faults: the fault suite (`npm run test:faults`), on the same services, one scenario after
+//   the other, each invocation in its own process. `npm test` runs the first two.
 export default defineConfig({
   test: {
     projects: [
@@ -18,6 +21,15 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 300_000,
           hookTimeout: 120_000,
         },
       },

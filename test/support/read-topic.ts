@@ -1,10 +1,17 @@
 /**
  * Reads a whole topic from the outside, for assertions: a plain consumer-group consumer of
  * @platformatic/kafka (its stream API, a different code path from the consumer under test),
- * from the earliest offset up to the end offsets seen when the read starts.
+ * from the earliest offset up to the end offsets seen when the read starts. A partition that
+ * ends with transaction markers (never delivered) ends the read once nothing more has arrived
+ * for `idleMs`.
+ *
+ * read_uncommitted on purpose: every data record in the log, aborted ones included; a test
+ * that uses transactions tells committed from aborted by what it produced. (The client's own
+ * read_committed filtering keeps one aborted range per producer, so when one producer aborted
+ * two transactions in the same fetch, the first one's records come through: not a reference.)
  */
 import { randomUUID } from 'node:crypto'
-import { Consumer, MessagesStreamModes } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, type Message, MessagesStreamModes } from '@platformatic/kafka'
 
 export interface TopicRecord {
   readonly partition: number
@@ -18,6 +25,7 @@ export async function readTopic(
   bootstrapServers: string,
   topic: string,
   timeoutMs = 30_000,
+  idleMs = 2000,
 ): Promise<TopicRecord[]> {
   const consumer = new Consumer({
     clientId: 'lkc-test-reader',
@@ -25,6 +33,7 @@ export async function readTopic(
     bootstrapBrokers: [bootstrapServers],
     autocreateTopics: false,
     maxWaitTime: 200,
+    isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
   })
   try {
     const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? []
@@ -37,9 +46,14 @@ export async function readTopic(
       mode: MessagesStreamModes.EARLIEST,
       autocommit: false,
     })
-    const timer = setTimeout(() => void stream.close(), timeoutMs)
-    try {
-      for await (const message of stream) {
+    let idle: NodeJS.Timeout | undefined
+    let timer: NodeJS.Timeout | undefined
+    const outcome = await new Promise<'complete' | 'idle' | 'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs)
+      stream.on('data', (message: Message) => {
+        // Idle time counts from the first message: joining the group may take a while.
+        clearTimeout(idle)
+        idle = setTimeout(() => resolve('idle'), idleMs)
         records.push({
           partition: message.partition,
           offset: Number(message.offset),
@@ -49,14 +63,16 @@ export async function readTopic(
         })
         const last = remaining.get(message.partition)
         if (last !== undefined && message.offset >= last) remaining.delete(message.partition)
-        if (remaining.size === 0) break
-      }
-    } finally {
-      clearTimeout(timer)
-      await stream.close()
-    }
-    if (remaining.size > 0)
+        if (remaining.size === 0) resolve('complete')
+      })
+    })
+    clearTimeout(idle)
+    clearTimeout(timer)
+    stream.pause()
+    await stream.close()
+    if (outcome === 'timeout') {
       throw new Error(`readTopic(${topic}): timed out before the end of partitions ${[...remaining.keys()]}`)
+    }
     return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset)
   } finally {
     await consumer.close(true)
