@@ -66,8 +66,14 @@ export function numberedMessages(count: number, partitions: number): SampleMessa
   }))
 }
 
-export function dynamodb(): DynamoDBClient {
-  return new DynamoDBClient(dynamoDbClientConfig({ dynamodbEndpoint: services().dynamodbEndpoint }, {}))
+export function dynamodb(endpoint = services().dynamodbEndpoint): DynamoDBClient {
+  return new DynamoDBClient(dynamoDbClientConfig({ dynamodbEndpoint: endpoint }, {}))
+}
+
+/** Which DynamoDB API server and table to read; by default the ones the test setup started. */
+export interface TableLocation {
+  readonly endpoint: string
+  readonly table: string
 }
 
 export interface OffsetItem {
@@ -80,12 +86,13 @@ export interface OffsetItem {
 }
 
 /** Every offset item stored under `consumer_id`, read straight from the table (not through the store). */
-export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
-  const client = dynamodb()
+export async function storedItems(consumerId: string, location?: TableLocation): Promise<OffsetItem[]> {
+  const { endpoint, table } = location ?? { endpoint: services().dynamodbEndpoint, table: services().table }
+  const client = dynamodb(endpoint)
   try {
     const result = await client.send(
       new QueryCommand({
-        TableName: services().table,
+        TableName: table,
         KeyConditionExpression: 'consumer_id = :id AND #p >= :first',
         ExpressionAttributeNames: { '#p': 'partition' },
         ExpressionAttributeValues: { ':id': { S: consumerId }, ':first': { N: '0' } },

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path'
 import type { RunReport } from '../../../src/lambda/handler.ts'
 import { drainQueue } from '../../support/moto-server.ts'
 import { readTopic, type TopicRecord } from '../../support/read-topic.ts'
-import { storedItems } from '../../support/services.ts'
+import { storedItems, type TableLocation } from '../../support/services.ts'
 
 const consumerProcess = resolve(import.meta.dirname, 'consumer-process.ts')
 
@@ -53,9 +53,12 @@ export class FaultScenario {
   readonly consumerId: string
   readonly logPath: string
   readonly runs: RunOutcome[] = []
+  /** The offsets table to check; default: the one the test setup started. */
+  readonly table: TableLocation | undefined
   #env: Record<string, string>
 
-  constructor(name: string, topic: string, env: Record<string, string>) {
+  constructor(name: string, topic: string, env: Record<string, string>, table?: TableLocation) {
+    this.table = table
     this.name = name
     this.topic = topic
     this.consumerId = `${env.KAFKA_GROUP_ID ?? 'lambda-consumer-group'}_${topic}`
@@ -191,14 +194,14 @@ export class FaultScenario {
 }
 
 /** Polls the offsets table, counting every time a stored offset is seen to move backwards. */
-export function watchOffsets(consumerId: string, everyMs = 100) {
+export function watchOffsets(consumerId: string, everyMs = 100, table?: TableLocation) {
   const highest = new Map<number, number>()
   let regressions = 0
   let stopped = false
   const poll = async () => {
     while (!stopped) {
       try {
-        for (const item of await storedItems(consumerId)) {
+        for (const item of await storedItems(consumerId, table)) {
           const before = highest.get(item.partition)
           if (before !== undefined && item.offset < before) regressions++
           else highest.set(item.partition, item.offset)
@@ -268,7 +271,7 @@ export async function tally(
 ): Promise<Tally> {
   const id = (message: { partition: number; offset: number }) => `${message.partition}:${message.offset}`
   const stored = new Map(
-    (await storedItems(scenario.consumerId)).map((item) => [item.partition, item.offset]),
+    (await storedItems(scenario.consumerId, scenario.table)).map((item) => [item.partition, item.offset]),
   )
   const processedCounts = new Map<string, number>()
   for (const entry of scenario.processedLog())
