@@ -29,6 +29,7 @@ import { startTcpProxy } from './support/tcp-proxy.ts'
 
 const rows: Tally[] = []
 afterAll(() => {
+  FaultScenario.removeLogs()
   console.log(`\nFault suite\n\n${formatTable(rows)}\n`)
 })
 

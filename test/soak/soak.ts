@@ -1,7 +1,7 @@
 /**
  * The soak (`npm run soak`; not in CI): at least 1,000,000 messages through many scheduled
- * invocations, each its own process, about a third of them SIGKILLed at a random moment, as
- * Lambda kills a run at its timeout. A poison message every 10,000 goes to a dead-letter topic.
+ * invocations, each its own process, about a third of them SIGKILLed (half after a random
+ * number of messages, half at a random moment), as Lambda kills a run at its timeout. A poison message every 10,000 goes to a dead-letter topic.
  * Checked from the outside at the end (the broker's end offsets, the offsets table, the
  * processor's side effects, the dead-letter topic), it prints produced, processed,
  * dead-lettered, lost (must be 0), duplicates, offsets regressed (must be 0), and the
@@ -34,6 +34,7 @@ const total = Number(values.messages)
 const partitions = Number(values.partitions)
 const killRatio = Number(values['kill-ratio'])
 const checkpointEvery = Number(values['checkpoint-every'])
+const maxMessages = Number(values['max-messages'])
 const POISON_EVERY = 10_000
 const CHUNK = 50_000
 
@@ -105,7 +106,20 @@ try {
     const kill = Math.random() < killRatio
     // Only a run that starts after the last message was produced can find the topic finished.
     const startedAfterProducer = producerDone
-    const outcome = await scenario.invoke(kill ? { killAfterMs: 500 + Math.floor(Math.random() * 3500) } : {})
+    // Half the kills after a random number of messages (mid-batch), half at a random moment.
+    const killAt = Math.random() < 0.5 ? 'count' : 'time'
+    const outcome = await scenario.invoke(
+      !kill
+        ? {}
+        : killAt === 'count'
+          ? {
+              whenProcessed: {
+                count: 1 + Math.floor(Math.random() * (maxMessages - 1)),
+                action: (run) => run.kill(),
+              },
+            }
+          : { killAfterMs: 500 + Math.floor(Math.random() * 3500) },
+    )
     runs++
     if (outcome.killed) kills++
     const report = outcome.report
@@ -178,6 +192,7 @@ try {
   exitCode = ok ? 0 : 1
   if (!ok) say(`FAILED: lost ${row.lost}, regressed ${row.offsetsRegressed}, pending ${row.pending}`)
 } finally {
+  FaultScenario.removeLogs()
   await stack.stop()
 }
 process.exit(exitCode)

@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { RunReport } from '../../../src/lambda/handler.ts'
@@ -48,6 +48,13 @@ export interface InvokeOptions {
 }
 
 export class FaultScenario {
+  static readonly #logs: string[] = []
+
+  /** Deletes the processor logs of every scenario made so far. */
+  static removeLogs() {
+    for (const path of FaultScenario.#logs.splice(0)) rmSync(path, { force: true })
+  }
+
   readonly name: string
   readonly topic: string
   readonly consumerId: string
@@ -64,6 +71,7 @@ export class FaultScenario {
     this.consumerId = `${env.KAFKA_GROUP_ID ?? 'lambda-consumer-group'}_${topic}`
     this.logPath = join(tmpdir(), `lkc-fault-${randomUUID()}.log`)
     writeFileSync(this.logPath, '')
+    FaultScenario.#logs.push(this.logPath)
     this.#env = { KAFKA_TOPIC: topic, ...env }
   }
 
