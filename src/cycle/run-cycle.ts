@@ -231,7 +231,8 @@ class CycleRun {
       this.#leaseHeld = { holder: result.holder, expiresAt: new Date(result.expiresAt).toISOString() }
       this.#stopReason = 'lease-held'
       this.#metrics.count('LeaseHeld', 1)
-      this.#deps.logger.info('Another run holds the lease; not consuming this time', {
+      // Debug: the summary the entry point logs says the same, holder and expiry included.
+      this.#deps.logger.debug('Another run holds the lease; not consuming this time', {
         consumerId: this.#options.consumerId,
         holder: result.holder,
         expiresAt: this.#leaseHeld.expiresAt,

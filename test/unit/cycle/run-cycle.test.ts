@@ -335,7 +335,7 @@ describe('runCycle: the run lease', () => {
     expect(offsets.reads).toBe(0)
     expect(offsets.saves).toHaveLength(0)
     expect(source.fetches).toHaveLength(0)
-    expect(logger.at('info')[0]).toMatchObject({ attributes: { holder: 'request-1' } })
+    expect(logger.at('debug')[0]).toMatchObject({ attributes: { holder: 'request-1' } })
     expect(lease.holder.owner).toBe('request-1')
   })
 
