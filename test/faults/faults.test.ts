@@ -14,7 +14,7 @@ import { createSender, createTopic, type SampleMessage } from '../../src/kafka/t
 import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
 import { readTopic, type TopicRecord } from '../support/read-topic.ts'
 import { freshQueue, freshTopic, produce, services } from '../support/services.ts'
-import { transactionalProducer } from '../support/transactions.ts'
+import { transactionalProducer, transactionsSettled } from '../support/transactions.ts'
 import {
   collectDeadLetters,
   FaultScenario,
@@ -450,6 +450,7 @@ describe('fault suite', () => {
       await transactions.transaction(topic, tx('committed', 20), 'commit')
       await transactions.transaction(topic, tx('aborted', 15), 'abort')
       await produce(topic, messages(10, 2, 'plain-after'))
+      await transactionsSettled(services().bootstrapServers, topic)
       const commitLater = await transactions.open(topic, tx('open', 10))
       const scenario = new FaultScenario('aborted transactions (and one open)', topic, consumerEnv())
       const watch = watchOffsets(scenario.consumerId)
@@ -457,6 +458,7 @@ describe('fault suite', () => {
       const whileOpen = await scenario.invoke()
       await commitLater('commit')
       await transactions.transaction(topic, tx('aborted-late', 5), 'abort')
+      await transactionsSettled(services().bootstrapServers, topic)
       await scenario.untilCaughtUp()
       const afterwards = await invokeHoldingLease(scenario, {})
 

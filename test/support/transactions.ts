@@ -3,7 +3,7 @@
  * the broker writes the commit and abort markers, exactly as for a Java producer.
  */
 import { randomUUID } from 'node:crypto'
-import { Producer, stringSerializers } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, Producer, stringSerializers } from '@platformatic/kafka'
 
 export interface TransactionalMessage {
   readonly key: string
@@ -51,5 +51,35 @@ export function transactionalProducer(bootstrapServers: string): TransactionalPr
       await end(outcome)
     },
     close: () => producer.close(),
+  }
+}
+
+/**
+ * Waits until no transaction is pending on the topic: the last stable offset of every
+ * partition has reached its high watermark. A commit or abort returns once the coordinator has
+ * decided; the markers reach the partitions a moment later, and only then do readers see them.
+ */
+export async function transactionsSettled(bootstrapServers: string, topic: string, timeoutMs = 20_000) {
+  const consumer = new Consumer({
+    clientId: 'lkc-test-lso',
+    groupId: 'lkc-test-lso',
+    bootstrapBrokers: [bootstrapServers],
+  })
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const [stable, high] = await Promise.all([
+        consumer.listOffsets({ topics: [topic], isolationLevel: FetchIsolationLevels.READ_COMMITTED }),
+        consumer.listOffsets({ topics: [topic], isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED }),
+      ])
+      const lso = stable.get(topic) ?? []
+      const hw = high.get(topic) ?? []
+      if (hw.every((end, partition) => lso[partition] === end)) return
+      if (Date.now() > deadline)
+        throw new Error(`transactionsSettled(${topic}): still pending after ${timeoutMs} ms`)
+      await new Promise((wait) => setTimeout(wait, 50))
+    }
+  } finally {
+    await consumer.close(true)
   }
 }

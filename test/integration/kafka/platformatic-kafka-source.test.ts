@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { PlatformaticKafkaSource } from '../../../src/kafka/platformatic-kafka-source.ts'
 import { freshTopic, produce, services } from '../../support/services.ts'
-import { transactionalProducer } from '../../support/transactions.ts'
+import { transactionalProducer, transactionsSettled } from '../../support/transactions.ts'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -46,6 +46,7 @@ describe('PlatformaticKafkaSource with transactions', () => {
     await produce(topic, [{ key: 'p1', value: JSON.stringify({ key: 'p1' }), partition: 0 }])
     await abort('abort')
     await transactions.transaction(topic, [message('c3')], 'commit')
+    await transactionsSettled(services().bootstrapServers, topic)
     const kafka = source()
     await kafka.partitions(topic)
 
@@ -72,6 +73,7 @@ describe('PlatformaticKafkaSource with transactions', () => {
     const whileOpen = (await kafka.watermarks(topic, [0])).get(0)
     const [fetchedWhileOpen] = await kafka.fetch(topic, [{ partition: 0, fetchOffset: 0 }])
     await commit('commit')
+    await transactionsSettled(services().bootstrapServers, topic)
     const afterCommit = (await kafka.watermarks(topic, [0])).get(0)
     const [fetchedAfter] = await kafka.fetch(topic, [{ partition: 0, fetchOffset: 1 }])
 

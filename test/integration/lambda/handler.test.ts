@@ -21,7 +21,7 @@ import {
   services,
   storedItems,
 } from '../../support/services.ts'
-import { transactionalProducer } from '../../support/transactions.ts'
+import { transactionalProducer, transactionsSettled } from '../../support/transactions.ts'
 
 const context = { getRemainingTimeInMillis: () => 60_000 }
 const GROUP = 'lambda-consumer-group'
@@ -310,6 +310,7 @@ describe('the scheduled consume cycle', () => {
     await transactions.transaction(topic, [tx('c3')], 'commit')
     await transactions.transaction(topic, [tx('a3')], 'abort')
     await transactions.close()
+    await transactionsSettled(services().bootstrapServers, topic)
     const { handler, seen } = recordingHandler(consumerEnv(topic))
 
     const first = await handler({}, context)
