@@ -120,7 +120,7 @@ export const settings = {
   timeoutMarginMs: setting({
     key: 'TIMEOUT_MARGIN_MS',
     description:
-      "How long before the invocation's timeout the run stops starting work (fetches, messages, retries). It must cover what is then in hand: one message's processing and dead letter, the final save (with its retries, about 2 s) and the lease release; at most half the time left is used. Too small, and Lambda kills the run before it saves: its messages are processed again next run.",
+      "How long before the invocation's timeout the run stops starting work (fetches, messages, retries). It must cover what is then in hand: one message's processing and dead letter, the final save (well under a second; up to about 2 s more when DynamoDB refuses and is retried) and the lease release; at most half the time left is used. Too small, and Lambda kills the run before it saves: its messages are processed again next run, never lost.",
     defaultValue: '10000',
     expected: 'a whole number of milliseconds from 0 to 600000',
     schema: integer(0, 600_000),
