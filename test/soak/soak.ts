@@ -174,7 +174,7 @@ try {
     [
       '',
       `Soak: ${total.toLocaleString('en')} messages on ${partitions} partitions, ${runs} scheduled runs ` +
-        `(${kills} SIGKILLed at a random moment), ${minutes} min ${seconds} s`,
+        `(${kills} SIGKILLed, after a random number of messages or at a random moment), ${minutes} min ${seconds} s`,
       '',
       formatTable([row]),
       '',
