@@ -9,6 +9,8 @@
  * `lost` and `offsets regressed` must be 0 everywhere. Scenarios run one after the other, on
  * the real broker, dynalite and moto's SQS server that the test setup starts.
  */
+import { rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
@@ -165,6 +167,8 @@ describe('fault suite', () => {
       expect(row.processed).toBe(2000)
     } finally {
       await (restarted ?? broker).stop()
+      // The first broker kept its data for the restart; nothing needs it now.
+      await rm(dirname(broker.dataDir), { recursive: true, force: true })
     }
   })
 
