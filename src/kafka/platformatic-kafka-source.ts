@@ -47,6 +47,8 @@ export class PlatformaticKafkaSource implements KafkaSource {
   readonly #options: KafkaSourceOptions
   readonly #consumer: Consumer
   readonly #layouts = new Map<string, TopicLayout>()
+  /** Topics whose leaders must be asked again, past the client's own metadata cache (a fetch failed). */
+  readonly #stale = new Set<string>()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
@@ -118,7 +120,8 @@ export class PlatformaticKafkaSource implements KafkaSource {
   }
 
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
-    const layout = await this.#layout(topic, false)
+    // After a failed fetch (a broker restarting, a leader moving), the leaders are looked up afresh.
+    const layout = await this.#layout(topic, this.#stale.has(topic))
     const byLeader = new Map<number, FetchRequest[]>()
     for (const request of requests) {
       const leader = layout.leaders[request.partition] ?? -1
@@ -165,7 +168,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       // A partition whose offset left the log fails the whole request; the others' data is in the response.
       const partial = outOfRangeResponse(error)
       if (partial === undefined) {
-        this.#layouts.delete(topic)
+        this.#stale.add(topic)
         throw this.#unavailable('fetch', error)
       }
       response = partial
@@ -222,6 +225,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       leaders: topicMetadata.partitions.map((partition) => partition.leader),
     }
     this.#layouts.set(topic, layout)
+    this.#stale.delete(topic)
     return layout
   }
 
