@@ -56,6 +56,10 @@ export const CONTEXT_KEYS = {
   tableEncryptionKey: 'boolean',
   tableKeyArn: 'string',
   shards: 'number',
+  monitoring: 'boolean',
+  alarmEmail: 'string',
+  lagRisingMinutes: 'number',
+  noSuccessfulRunMinutes: 'number',
   handlerEntry: 'string',
 } as const satisfies Record<string, Kind>
 
@@ -142,6 +146,14 @@ export function readAppSettings(
     mskClusterArn: str('mskClusterArn'),
     tableEncryptionKey: bool('tableEncryptionKey'),
     shards: num('shards'),
+    monitoring:
+      bool('monitoring') === false
+        ? false
+        : definedOnly({
+            alarmEmail: str('alarmEmail'),
+            lagRisingMinutes: num('lagRisingMinutes'),
+            noSuccessfulRunMinutes: num('noSuccessfulRunMinutes'),
+          }),
   }) as ScheduledKafkaConsumerProps
   const existing: ExistingResources = definedOnly({
     vpcId: str('vpcId'),

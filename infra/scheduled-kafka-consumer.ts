@@ -18,9 +18,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda'
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations'
 import * as logs from 'aws-cdk-lib/aws-logs'
 import * as scheduler from 'aws-cdk-lib/aws-scheduler'
+import * as sns from 'aws-cdk-lib/aws-sns'
 import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import { settings } from '../src/config/schema.ts'
+import { ConsumerMonitoring, type ConsumerMonitoringOptions } from './consumer-monitoring.ts'
 import { InvalidConstructPropError } from './errors.ts'
 
 const repositoryRoot = resolve(import.meta.dirname, '..')
@@ -182,6 +184,12 @@ export interface ScheduledKafkaConsumerProps {
    */
   readonly shards?: number
   /**
+   * A CloudWatch dashboard and alarms (function errors, lag rising, a dead letter, duration
+   * near the timeout, no successful run), optionally notifying an SNS topic; `false` for none.
+   * @default - a dashboard and the alarms, without notifications
+   */
+  readonly monitoring?: ConsumerMonitoringOptions | false
+  /**
    * The folder holding the bundled handler, `index.mjs` (`npm run build`).
    * @default '<repository>/dist/lambda'
    */
@@ -259,6 +267,8 @@ export class ScheduledKafkaConsumer extends Construct {
   readonly securityGroups?: readonly ec2.ISecurityGroup[]
   /** In a VPC: Lambda checks these permissions when the function is created, so it must exist first. */
   private readonly networkInterfacePolicy?: iam.Policy
+  /** The dashboard and alarms, unless `monitoring` is false. */
+  readonly monitoring?: ConsumerMonitoring
 
   constructor(scope: Construct, id: string, props: ScheduledKafkaConsumerProps) {
     super(scope, id)
@@ -394,6 +404,32 @@ export class ScheduledKafkaConsumer extends Construct {
     this.functions = shards.map((shard) => shard.function)
     this.lambdaFunction = shards[0]!.function
     this.acknowledgeRoleFindings()
+
+    if (props.monitoring !== false) {
+      this.monitoring = new ConsumerMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        name: config.functionName,
+        topic: config.kafkaTopic,
+        functions: this.functions,
+        timeout: config.timeout,
+        ...(this.messageDeadLetterQueue && { messageDeadLetterQueue: this.messageDeadLetterQueue }),
+      })
+      const alarmTopic = this.monitoring.alarmTopic
+      if (alarmTopic instanceof sns.Topic) {
+        Validations.of(alarmTopic).acknowledge({
+          id: 'AwsSolutions-SNS2',
+          reason:
+            'Alarm notifications carry no data but the alarm name and state; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer key for this alone costs more than the rest of the stack. Pass alarmTopic to use your own encrypted topic.',
+        })
+        skipCheckov(alarmTopic, [
+          {
+            id: 'CKV_AWS_26',
+            comment:
+              'Alarm notifications only (no message data); an encrypted topic of your own can be passed as alarmTopic.',
+          },
+        ])
+      }
+    }
   }
 
   /** cdk-nag findings on the execution role that are the least privilege possible, with why. */

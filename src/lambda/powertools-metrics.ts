@@ -8,10 +8,12 @@ import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools
 import type { Metrics } from '../cycle/ports.ts'
 
 export const METRICS_NAMESPACE = 'LambdaKafkaConsumer'
+/** The `service` dimension of every metric (the dashboard and alarms select on it). */
+export const METRICS_SERVICE = 'kafka-consumer-lambda'
 
 export function createPowertoolsMetrics(
   topic: string,
-  serviceName = 'kafka-consumer-lambda',
+  serviceName = METRICS_SERVICE,
 ): Metrics & { publish(): void } {
   const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName })
   metrics.setDefaultDimensions({ topic })
