@@ -7,7 +7,16 @@
  * Everything built here is kept across warm invocations (Kafka connections, the DynamoDB
  * client); the run stops fetching `TIMEOUT_MARGIN_MS` before the function's timeout.
  */
-import { type Config, consumerIdOf, type Environment, loadConfig, unknownKeys } from '../config/schema.ts'
+
+import {
+  type Config,
+  consumerIdOf,
+  describeConfig,
+  type Environment,
+  loadConfig,
+  unknownKeys,
+} from '../config/schema.ts'
+import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
 import type { Logger } from '../cycle/ports.ts'
 import { type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
@@ -68,7 +77,18 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     for (const key of unknownKeys(env)) {
       logger.warn('Ignoring an environment variable this consumer does not know; is it a typo?', { key })
     }
-    runtime = await createRuntime(config, env)
+    for (const warning of securityWarnings(config, env)) logger.warn(warning)
+    // Secrets show as ***: the dump is safe to keep in the logs.
+    logger.debug(
+      'Configuration',
+      Object.fromEntries(describeConfig(config).map(({ key, value }) => [key, value])),
+    )
+    try {
+      runtime = await createRuntime(config, env)
+    } catch (error) {
+      logger.error('Run failed', { error: messageOf(error) })
+      throw error
+    }
     return { runtime, logger }
   }
 
@@ -81,7 +101,9 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     const processor = (
       options.processBatch !== undefined
         ? { processBatch: options.processBatch }
-        : { process: options.process ?? createLoggingProcessor(log) }
+        : {
+            process: options.process ?? createLoggingProcessor(log, { logContent: config.logMessageContent }),
+          }
     ) as Processor
     let summary: CycleSummary
     try {

@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import type { Config, Environment } from '../config/schema.ts'
+import { createKafkaSecurity, type KafkaSecurityDependencies } from '../kafka/connection-options.ts'
 import { PlatformaticKafkaSource } from '../kafka/platformatic-kafka-source.ts'
 import { DynamoDbOffsetStore } from '../offsets/dynamodb-offset-store.ts'
 
@@ -17,11 +18,18 @@ export interface Runtime {
 }
 
 /**
- * Async on purpose: credentials may have to be fetched (Secrets Manager) before the Kafka
- * client can be built. Called once per cold start.
+ * Async on purpose: credentials may have to be fetched (Secrets Manager) or signed (MSK IAM)
+ * before the Kafka client can be built. Called once per cold start; a credential that cannot
+ * be read fails here, before anything is consumed or written.
  */
-export async function createRuntime(config: Config, env: Environment): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  env: Environment,
+  dependencies: KafkaSecurityDependencies = {},
+): Promise<Runtime> {
+  const security = await createKafkaSecurity(config, env, dependencies)
   const source = new PlatformaticKafkaSource({
+    security,
     bootstrapServers: config.kafkaBootstrapServers,
     clientId: config.kafkaClientId,
     requestTimeoutMs: config.kafkaRequestTimeoutMs,
