@@ -5,7 +5,6 @@ import { type Environment, settings } from '../config/schema.ts'
 export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>
 
 export interface Command {
-  readonly summary: string
   readonly help: string
   readonly options: NonNullable<ParseArgsConfig['options']>
   /** Whether `--help` lists the environment variables (the command reads the consumer's config). */

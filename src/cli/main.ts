@@ -7,20 +7,45 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/errors.ts'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
 import { type Command, configHelp, UsageError } from './command.ts'
-import { demoCommand } from './commands/demo.ts'
-import { localCommand } from './commands/local.ts'
-import { produceCommand } from './commands/produce.ts'
-import { runCommand } from './commands/run.ts'
-import { startCommand } from './commands/start.ts'
-import { statusCommand } from './commands/status.ts'
 
-const commands: Record<string, Command> = {
-  run: runCommand,
-  start: startCommand,
-  status: statusCommand,
-  produce: produceCommand,
-  demo: demoCommand,
-  local: localCommand,
+/** Each command is imported only when it runs: `lkc run` never loads the local stack's code. */
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: 'Run one invocation now, as the Lambda function would, and print its summary',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
+  start: {
+    summary: 'Invoke on a schedule, as EventBridge does (every minute by default)',
+    load: async () => (await import('./commands/start.ts')).startCommand,
+  },
+  status: {
+    summary: 'Show, per partition, the stored offset, the log end offset, the lag and when it was saved',
+    load: async () => (await import('./commands/status.ts')).statusCommand,
+  },
+  reset: {
+    summary: 'Move where the next run starts (earliest, latest, an offset or a time), after showing the plan',
+    load: async () => (await import('./commands/reset.ts')).resetCommand,
+  },
+  doctor: {
+    summary: 'Check the config, Kafka, the topic, DynamoDB and the offsets table, each with a fix',
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  },
+  cost: {
+    summary: 'Estimate the monthly AWS cost for this config and schedule, itemized',
+    load: async () => (await import('./commands/cost.ts')).costCommand,
+  },
+  produce: {
+    summary: 'Send sample JSON messages to the topic (for trying things out, tests and benchmarks)',
+    load: async () => (await import('./commands/produce.ts')).produceCommand,
+  },
+  demo: {
+    summary: 'Start a local Kafka and DynamoDB, produce sample messages and consume them on a schedule',
+    load: async () => (await import('./commands/demo.ts')).demoCommand,
+  },
+  local: {
+    summary: 'Start a local Kafka and DynamoDB for development, and print the environment to use them',
+    load: async () => (await import('./commands/local.ts')).localCommand,
+  },
 }
 
 function usage(): string {
@@ -43,11 +68,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stdout.write(`${usage()}\n`)
     return name === undefined ? 2 : 0
   }
-  const command = commands[name]
-  if (command === undefined) {
+  const entry = commands[name]
+  if (entry === undefined) {
     process.stderr.write(`lkc: unknown command "${name}".\n\n${usage()}\n`)
     return 2
   }
+  const command = await entry.load()
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({

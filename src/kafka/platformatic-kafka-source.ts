@@ -41,7 +41,7 @@ export interface KafkaSourceOptions {
   readonly security?: KafkaSecurity
 }
 
-interface TopicLayout {
+export interface TopicLayout {
   readonly id: string
   /** The leader's node id, indexed by partition. */
   readonly leaders: readonly number[]
@@ -100,6 +100,30 @@ export class PlatformaticKafkaSource implements KafkaSource {
       })
     }
     return marks
+  }
+
+  /** Each partition's first offset with a timestamp at or after `timestampMs` (its end when none). */
+  async offsetsAtTime(
+    topic: string,
+    partitions: readonly number[],
+    timestampMs: number,
+  ): Promise<Map<number, number>> {
+    const found = await this.#call('list offsets by time', () =>
+      this.#consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: [...partitions] },
+        timestamp: BigInt(timestampMs),
+      }),
+    )
+    const offsets = found.get(topic) ?? []
+    const ends = await this.watermarks(topic, partitions)
+    return new Map(
+      partitions.map((partition) => {
+        const offset = offsets[partition]
+        const end = ends.get(partition)?.endOffset ?? 0
+        return [partition, offset === undefined || offset < 0n ? end : Number(offset)]
+      }),
+    )
   }
 
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
@@ -183,6 +207,11 @@ export class PlatformaticKafkaSource implements KafkaSource {
   async #listOne(topic: string, partition: number): Promise<[PartitionWatermarks]> {
     const marks = await this.watermarks(topic, [partition])
     return [marks.get(partition) ?? { logStartOffset: 0, endOffset: 0 }]
+  }
+
+  /** The topic's id and each partition's leader, fresh from the cluster (for `lkc doctor`). */
+  layout(topic: string): Promise<TopicLayout> {
+    return this.#layout(topic, true)
   }
 
   async #layout(topic: string, refresh: boolean): Promise<TopicLayout> {

@@ -92,14 +92,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
         this.#client.send(
           new PutItemCommand({
             TableName: this.#key.table,
-            Item: {
-              consumer_id: { S: this.#consumerId },
-              partition: { N: String(write.partition) },
-              offset: { N: String(write.offset) },
-              topic: { S: this.#key.topic },
-              group_id: { S: this.#key.groupId },
-              updated_at: { S: updatedAt },
-            },
+            Item: this.#item(write.partition, write.offset, updatedAt),
             ConditionExpression:
               expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND :new > :expected',
             ExpressionAttributeNames: { '#o': 'offset' },
@@ -123,6 +116,49 @@ export class DynamoDbOffsetStore implements OffsetStore {
         status: 'conflict',
         current: current === undefined ? undefined : Number(current),
       }
+    }
+  }
+
+  /**
+   * Sets a partition's offset to any value, backwards included: the operator's reset
+   * (`lkc reset`). Still conditional on the value the operator was shown, so a run that saved
+   * in between is not overwritten.
+   */
+  async overwrite(
+    partition: number,
+    offset: number,
+    expected: number | undefined,
+  ): Promise<OffsetWriteResult> {
+    try {
+      await this.#send(`reset the offset of partition ${partition}`, () =>
+        this.#client.send(
+          new PutItemCommand({
+            TableName: this.#key.table,
+            Item: this.#item(partition, offset, new Date().toISOString()),
+            ConditionExpression: expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected',
+            ExpressionAttributeNames: { '#o': 'offset' },
+            ...(expected !== undefined && {
+              ExpressionAttributeValues: { ':expected': { N: String(expected) } },
+            }),
+          }),
+        ),
+      )
+      return { partition, status: 'saved' }
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      const current = await this.#readOne(partition)
+      return { partition, status: 'conflict', current: current === undefined ? undefined : Number(current) }
+    }
+  }
+
+  #item(partition: number, offset: number, updatedAt: string): Record<string, AttributeValue> {
+    return {
+      consumer_id: { S: this.#consumerId },
+      partition: { N: String(partition) },
+      offset: { N: String(offset) },
+      topic: { S: this.#key.topic },
+      group_id: { S: this.#key.groupId },
+      updated_at: { S: updatedAt },
     }
   }
 

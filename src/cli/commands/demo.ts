@@ -8,7 +8,6 @@ import { runSchedule } from './start.ts'
 const TOPIC = 'test-topic'
 
 export const demoCommand: Command = {
-  summary: 'Start a local Kafka and DynamoDB, produce sample messages and consume them on a schedule',
   help: [
     'Usage: lkc demo [--every <interval>] [--produce-every <interval>] [--batch N]   (npm run demo)',
     '',

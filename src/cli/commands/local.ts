@@ -3,7 +3,6 @@ import { type Command, integerOption, stringOption } from '../command.ts'
 import { createTerminalLogger } from '../terminal-logger.ts'
 
 export const localCommand: Command = {
-  summary: 'Start a local Kafka and DynamoDB for development, and print the environment to use them',
   help: [
     'Usage: lkc local [--topic T] [--partitions N]',
     '',

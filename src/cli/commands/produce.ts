@@ -4,7 +4,6 @@ import { createSender, sampleMessages } from '../../kafka/topics.ts'
 import { type Command, integerOption, stringOption } from '../command.ts'
 
 export const produceCommand: Command = {
-  summary: 'Send sample JSON messages to the topic (for trying things out, tests and benchmarks)',
   help: [
     'Usage: lkc produce [--count N] [--topic T] [--first N]',
     '',

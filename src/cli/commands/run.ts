@@ -9,7 +9,6 @@ import { createTerminalLogger } from '../terminal-logger.ts'
  * INVOCATION_TIMEOUT_MS, as the function's timeout is in Lambda.
  */
 export const runCommand: Command = {
-  summary: 'Run one invocation now, as the Lambda function would, and print its summary',
   help: [
     'Usage: lkc run',
     '',

@@ -6,7 +6,6 @@ import { createTerminalLogger } from '../terminal-logger.ts'
 import { invocationContext } from './run.ts'
 
 export const startCommand: Command = {
-  summary: 'Invoke on a schedule, as EventBridge does (every minute by default)',
   help: [
     'Usage: lkc start [--every <interval>]',
     '',

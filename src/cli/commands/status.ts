@@ -1,67 +1,79 @@
 import { consumerIdOf, loadConfig } from '../../config/schema.ts'
+import { parseInterval } from '../../local/scheduler.ts'
+import { type PartitionStatus, readPartitionStatus } from '../../operations/partition-status.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
-import type { Command } from '../command.ts'
-
-export interface PartitionStatus {
-  readonly partition: number
-  /** The last offset processed, as stored; `null` when the partition has no item yet. */
-  readonly storedOffset: number | null
-  readonly logStartOffset: number
-  readonly logEndOffset: number
-  /** Messages not yet processed: from the stored offset + 1 (or where the first run would start) to the end. */
-  readonly lag: number
-  readonly lastSaved: string | null
-}
+import { type Command, stringOption, UsageError } from '../command.ts'
 
 export const statusCommand: Command = {
-  summary: 'Show, per partition, the stored offset, the log end offset, the lag and when it was saved',
   help: [
-    'Usage: lkc status [--json]',
+    'Usage: lkc status [--json] [--watch [--every <interval>]]',
     '',
     "Reads the offsets table and the topic's watermarks (nothing is written) and prints one row",
-    'per partition. --json prints the same as JSON, for scripts.',
+    'per partition: the stored offset, the log end offset, the lag and when the offset was saved.',
+    '',
+    'Options:',
+    '  --json              the same as JSON, for scripts',
+    '  --watch             refresh in place until Ctrl-C',
+    '  --every <interval>  how often --watch refreshes (default 2s)',
   ].join('\n'),
-  options: { json: { type: 'boolean' } },
+  options: { json: { type: 'boolean' }, watch: { type: 'boolean' }, every: { type: 'string' } },
   readsConfig: true,
   async run(options, env) {
     const config = loadConfig(env)
+    const every = stringOption(options, 'every') ?? '2s'
+    const everyMs = parseInterval(every)
+    if (everyMs === undefined) throw new UsageError(`--every must look like 500ms, 2s or 1m, not "${every}"`)
     const runtime = await createRuntime(config, env)
+    const consumerId = consumerIdOf(config)
+    const render = async () => {
+      const rows = await readPartitionStatus(
+        runtime.source,
+        runtime.offsets,
+        config.kafkaTopic,
+        config.startPosition,
+      )
+      return options.json
+        ? JSON.stringify(
+            { consumerId, table: config.dynamodbTable, topic: config.kafkaTopic, partitions: rows },
+            null,
+            2,
+          )
+        : formatStatus(consumerId, config.dynamodbTable, rows)
+    }
     try {
-      const [stored, partitions] = await Promise.all([
-        runtime.offsets.read(),
-        runtime.source.partitions(config.kafkaTopic),
-      ])
-      const marks = await runtime.source.watermarks(config.kafkaTopic, partitions)
-      const rows: PartitionStatus[] = partitions.map((partition) => {
-        const item = stored.get(partition)
-        const mark = marks.get(partition) ?? { logStartOffset: 0, endOffset: 0 }
-        const next = item
-          ? Math.max(item.offset + 1, mark.logStartOffset)
-          : config.startPosition === 'earliest'
-            ? mark.logStartOffset
-            : mark.endOffset
-        return {
-          partition,
-          storedOffset: item?.offset ?? null,
-          logStartOffset: mark.logStartOffset,
-          logEndOffset: mark.endOffset,
-          lag: Math.max(0, mark.endOffset - next),
-          lastSaved: item?.updatedAt ?? null,
-        }
-      })
-      const consumerId = consumerIdOf(config)
-      if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ consumerId, table: config.dynamodbTable, topic: config.kafkaTopic, partitions: rows }, null, 2)}\n`,
-        )
-      } else {
-        process.stdout.write(`${formatStatus(consumerId, config.dynamodbTable, rows)}\n`)
+      if (!options.watch) {
+        process.stdout.write(`${await render()}\n`)
+        return 0
       }
+      await watch(render, everyMs)
       return 0
     } finally {
       await runtime.close()
     }
   },
+}
+
+/** Redraws in place on a terminal (cursor up, clear below); elsewhere prints one block per refresh. */
+async function watch(render: () => Promise<string>, everyMs: number): Promise<void> {
+  let stopped = false
+  const stop = () => {
+    stopped = true
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  let previousLines = 0
+  try {
+    while (!stopped) {
+      const text = `${await render()}\n(refreshing every ${everyMs / 1000} s, Ctrl-C to stop)`
+      if (process.stdout.isTTY && previousLines > 0) process.stdout.write(`\u001b[${previousLines}F\u001b[J`)
+      process.stdout.write(`${text}\n`)
+      previousLines = text.split('\n').length
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
 }
 
 export function formatStatus(

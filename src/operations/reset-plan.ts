@@ -1,0 +1,115 @@
+/**
+ * Planning an offset reset: for each partition, where the next run starts now and where it
+ * will start after the reset, and how many messages that replays or skips. Pure: the plan is
+ * shown to the operator before anything is written.
+ */
+import { LambdaKafkaConsumerError } from '../errors.ts'
+import type { PartitionStatus } from './partition-status.ts'
+
+/** `earliest`, `latest`, an offset (the next one to process), or a point in time. */
+export type ResetTarget =
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'offset'; readonly offset: number }
+  | { readonly kind: 'timestamp'; readonly timestampMs: number; readonly text: string }
+
+export class ResetTargetError extends LambdaKafkaConsumerError {}
+
+export function parseResetTarget(text: string): ResetTarget {
+  if (text === 'earliest' || text === 'latest') return { kind: text }
+  if (/^\d+$/.test(text)) return { kind: 'offset', offset: Number(text) }
+  if (/^\d{4}-\d\d-\d\d/.test(text)) {
+    const timestampMs = Date.parse(text)
+    if (Number.isFinite(timestampMs)) return { kind: 'timestamp', timestampMs, text }
+  }
+  throw new ResetTargetError(
+    `--to "${text}" is not a reset target: use earliest, latest, an offset (e.g. 1200: the next run starts there) ` +
+      'or an ISO-8601 time (e.g. 2026-11-26T08:00:00Z: the first message at or after it).',
+  )
+}
+
+export interface ResetStep {
+  readonly partition: number
+  /** The stored offset now (`null`: none stored). */
+  readonly oldOffset: number | null
+  /** The offset to store: the next run starts at `newOffset + 1`. */
+  readonly newOffset: number
+  /** Where the next run would have started, and where it will start. */
+  readonly nextBefore: number
+  readonly nextAfter: number
+  /** Positive: messages processed again. */
+  readonly replayed: number
+  /** Positive: messages never processed. */
+  readonly skipped: number
+}
+
+/**
+ * `offsetsAtTime` gives, for a timestamp target, each partition's first offset at or after it
+ * (the log end when there is none).
+ */
+export function planReset(
+  rows: readonly PartitionStatus[],
+  target: ResetTarget,
+  offsetsAtTime: ReadonlyMap<number, number> = new Map(),
+): ResetStep[] {
+  return rows.map((row) => {
+    const nextBefore = row.logEndOffset - row.lag
+    let nextAfter: number
+    switch (target.kind) {
+      case 'earliest':
+        nextAfter = row.logStartOffset
+        break
+      case 'latest':
+        nextAfter = row.logEndOffset
+        break
+      case 'offset':
+        if (target.offset < row.logStartOffset || target.offset > row.logEndOffset) {
+          throw new ResetTargetError(
+            `--to ${target.offset} is outside partition ${row.partition}'s log (${row.logStartOffset} to ${row.logEndOffset}); ` +
+              'pick an offset in that range, or use --partition to reset one partition.',
+          )
+        }
+        nextAfter = target.offset
+        break
+      case 'timestamp':
+        nextAfter = Math.min(
+          row.logEndOffset,
+          Math.max(row.logStartOffset, offsetsAtTime.get(row.partition) ?? row.logEndOffset),
+        )
+        break
+    }
+    return {
+      partition: row.partition,
+      oldOffset: row.storedOffset,
+      newOffset: nextAfter - 1,
+      nextBefore,
+      nextAfter,
+      replayed: Math.max(0, nextBefore - nextAfter),
+      skipped: Math.max(0, nextAfter - nextBefore),
+    }
+  })
+}
+
+export function formatPlan(steps: readonly ResetStep[]): string {
+  const header = ['partition', 'stored now', 'stored after', 'next run starts at', 'effect']
+  const body = steps.map((step) => [
+    String(step.partition),
+    step.oldOffset === null ? '-' : String(step.oldOffset),
+    String(step.newOffset),
+    `${step.nextBefore} -> ${step.nextAfter}`,
+    step.replayed > 0
+      ? `replays ${step.replayed} message(s)`
+      : step.skipped > 0
+        ? `SKIPS ${step.skipped} message(s)`
+        : 'no change',
+  ])
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...body.map((cells) => cells[column]!.length)),
+  )
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...body.map(line)].join('\n')
+}

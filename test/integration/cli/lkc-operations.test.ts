@@ -1,0 +1,109 @@
+/** The operator's commands (`doctor`, `reset`, `status --watch`) against the real services. */
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { lkc } from '../../support/cli.ts'
+import { consumerEnv, freshTopic, numberedMessages, produce, storedItems } from '../../support/services.ts'
+
+describe('lkc doctor', () => {
+  it('passes every check against a working setup and exits 0', async () => {
+    const topic = await freshTopic(3)
+
+    const result = await lkc(['doctor'], consumerEnv(topic))
+
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/ok\s+kafka topic\s+t-\w+: 3 partition\(s\), all with a leader/)
+    expect(result.stdout).toMatch(
+      /ok\s+dynamodb table\s+kafka-consumer-offsets \(ACTIVE\) has the seed's key schema/,
+    )
+    expect(result.stdout).not.toContain('FAIL')
+  })
+
+  it('fails a missing topic and a missing table, each with its fix, and exits 1', async () => {
+    const result = await lkc(['doctor'], consumerEnv('not-a-topic', { DYNAMODB_TABLE: 'not-the-table' }))
+
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/FAIL\s+kafka topic\s+not-a-topic does not exist/)
+    expect(result.stdout).toContain('fix: check KAFKA_TOPIC')
+    expect(result.stdout).toMatch(/FAIL\s+dynamodb table\s+.*"not-the-table" does not exist/)
+  })
+})
+
+describe('lkc reset', () => {
+  it('shows the plan and, with --yes, moves the offsets; a run then starts there', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(20, 2))
+    const env = consumerEnv(topic)
+    await lkc(['run'], env)
+
+    const reset = await lkc(['reset', '--to', 'earliest', '--partition', '1', '--yes'], env)
+    const items = await storedItems(`lambda-consumer-group_${topic}`)
+    const run = await lkc(['run'], { ...env, LOG_LEVEL: 'INFO' })
+
+    expect(reset.code).toBe(0)
+    expect(reset.stdout).toMatch(/1\s+9\s+-1\s+10 -> 0\s+replays 10 message\(s\)/)
+    expect(items.map(({ partition, offset }) => [partition, offset])).toEqual([
+      [0, 9],
+      [1, -1],
+    ])
+    expect(run.stderr).toContain('Run summary: 10 message(s)')
+    expect(run.stderr).toContain('partition 1: 0..9 (10 processed, lag 0)')
+  })
+
+  it('does not write without confirmation when it cannot ask (not a terminal)', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(5, 1))
+    const env = consumerEnv(topic)
+    await lkc(['run'], env)
+
+    const result = await lkc(['reset', '--to', 'earliest'], env)
+
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('pass --yes')
+    expect(result.stdout).toContain('Nothing changed.')
+  })
+
+  it('rejects a bad target with exit code 2 and what is allowed', async () => {
+    const result = await lkc(['reset', '--to', 'yesterday'], consumerEnv('any-topic'))
+
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('use earliest, latest, an offset')
+  })
+})
+
+describe('lkc status --watch', () => {
+  it('refreshes until interrupted, then exits 0', async () => {
+    const topic = await freshTopic(1)
+    const child = spawn(
+      process.execPath,
+      [resolve(import.meta.dirname, '../../../src/cli/main.ts'), 'status', '--watch', '--every', '200ms'],
+      { env: { PATH: process.env.PATH ?? '', ...consumerEnv(topic) } },
+    )
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (stdout.split('total lag').length > 3) child.kill('SIGINT')
+    })
+
+    const code = await new Promise<number | null>((done) => child.on('exit', done))
+
+    expect(code).toBe(0)
+    expect(stdout.split('total lag').length).toBeGreaterThan(3)
+    expect(stdout).toContain('refreshing every 0.2 s')
+  })
+})
+
+describe('lkc cost', () => {
+  it('measures an idle invocation here and itemizes the monthly cost', async () => {
+    const topic = await freshTopic(3)
+
+    const result = await lkc(['cost', '--busy-duration-ms', '900'], consumerEnv(topic))
+
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('every 1m = 43,200 invocations, 512 MB arm64')
+    expect(result.stdout).toMatch(/Idle \(nothing new; \d+ ms per invocation, measured here\)/)
+    expect(result.stdout).toMatch(/Lambda \(arm64\)\s+43,200 invokes/)
+    expect(result.stdout).toMatch(/Busy \(1000 messages per invocation, 900 ms, every partition saved\)/)
+    expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 129,600 writes/)
+  })
+})

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import { KafkaUnavailableError, TopicNotFoundError } from '../../../src/kafka/errors.ts'
+import { type DoctorProbes, formatDoctor, runDoctor } from '../../../src/operations/doctor.ts'
+
+const env = { KAFKA_BOOTSTRAP_SERVERS: 'b-1:9092', KAFKA_TOPIC: 'orders' }
+
+function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
+  return {
+    credentials: async () => 'found',
+    partitions: async () => ({ count: 3, withoutLeader: 0 }),
+    describeTable: async () => ({
+      status: 'ACTIVE',
+      keySchema: [
+        { name: 'consumer_id', keyType: 'HASH', type: 'S' },
+        { name: 'partition', keyType: 'RANGE', type: 'N' },
+      ],
+    }),
+    readOffsets: async () => 3,
+    ...overrides,
+  }
+}
+
+const verdicts = (results: Awaited<ReturnType<typeof runDoctor>>) =>
+  Object.fromEntries(results.map((result) => [result.check, result.verdict]))
+
+describe('runDoctor', () => {
+  it('passes every check when everything is in place', async () => {
+    const results = await runDoctor(env, async () => probes())
+
+    expect(verdicts(results)).toEqual({
+      config: 'ok',
+      'kafka broker': 'ok',
+      'kafka topic': 'ok',
+      'dynamodb credentials': 'ok',
+      'dynamodb table': 'ok',
+      'offsets read': 'ok',
+    })
+  })
+
+  it('stops at a bad config, naming the key, and skips the rest', async () => {
+    const results = await runDoctor({ ...env, MAX_MESSAGES: 'many' }, async () => probes())
+
+    expect(results[0]).toMatchObject({
+      check: 'config',
+      verdict: 'fail',
+      detail: expect.stringContaining('MAX_MESSAGES'),
+    })
+    expect(results.slice(1).every((result) => result.verdict === 'skip')).toBe(true)
+  })
+
+  it('tells an unreachable broker from a missing topic', async () => {
+    const unreachable = await runDoctor(env, async () =>
+      probes({
+        partitions: async () => {
+          throw new KafkaUnavailableError('metadata', ['b-1:9092'], 'connect ECONNREFUSED')
+        },
+      }),
+    )
+    const missing = await runDoctor(env, async () =>
+      probes({
+        partitions: async () => {
+          throw new TopicNotFoundError('orders', ['b-1:9092'])
+        },
+      }),
+    )
+
+    expect(verdicts(unreachable)).toMatchObject({ 'kafka broker': 'fail', 'kafka topic': 'skip' })
+    expect(unreachable[1]?.fix).toContain('KAFKA_BOOTSTRAP_SERVERS')
+    expect(verdicts(missing)).toMatchObject({ 'kafka broker': 'ok', 'kafka topic': 'fail' })
+    expect(missing[2]?.fix).toContain('KAFKA_TOPIC')
+  })
+
+  it("fails a table whose keys are not the seed's, with the fix", async () => {
+    const results = await runDoctor(env, async () =>
+      probes({
+        describeTable: async () => ({
+          status: 'ACTIVE',
+          keySchema: [{ name: 'id', keyType: 'HASH', type: 'S' }],
+        }),
+      }),
+    )
+
+    expect(verdicts(results)).toMatchObject({ 'dynamodb table': 'fail', 'offsets read': 'skip' })
+    expect(formatDoctor(results)).toContain(
+      'fix: the table needs consumer_id (S, HASH) and partition (N, RANGE)',
+    )
+  })
+
+  it('skips the table checks without credentials', async () => {
+    const results = await runDoctor(env, async () =>
+      probes({
+        credentials: async () => {
+          throw new Error('Could not load credentials from any providers')
+        },
+      }),
+    )
+
+    expect(verdicts(results)).toMatchObject({
+      'dynamodb credentials': 'fail',
+      'dynamodb table': 'skip',
+      'offsets read': 'skip',
+    })
+  })
+})
