@@ -16,7 +16,6 @@ import { mskIamRegion } from '../config/security-rules.ts'
 import { type KafkaAuthDescription, KafkaCredentialsError } from './errors.ts'
 import { type CredentialSources, resolveKafkaCredentials } from './kafka-credentials.ts'
 import { createMskIamTokenProvider, type MskTokenSigner } from './msk-iam-token-provider.ts'
-import { createSecretsManagerClient, createSecretsManagerReader } from './secrets-manager-reader.ts'
 
 /** What a Kafka client's options take from the security settings. */
 export interface KafkaClientSecurity {
@@ -72,10 +71,13 @@ export async function createKafkaSecurity(
   const usesSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL'
   if (!usesTls && !usesSasl) return { client: {}, auth: { securityProtocol: protocol } }
 
+  // Loaded only when a secret ARN is set: the Secrets Manager client is not needed otherwise.
   const secretReader =
     dependencies.secretReader ??
     (config.kafkaSecretArn !== undefined
-      ? createSecretsManagerReader(createSecretsManagerClient(env))
+      ? await import('./secrets-manager-reader.ts').then((secrets) =>
+          secrets.createSecretsManagerReader(secrets.createSecretsManagerClient(env)),
+        )
       : undefined)
   const credentials = await resolveKafkaCredentials(config, {
     ...dependencies,

@@ -8,7 +8,6 @@
  * has passed, then signs a new one, so every session starts with a token that has time left.
  * Concurrent connections share one signing.
  */
-import { generateAuthToken, generateAuthTokenFromCredentialsProvider } from 'aws-msk-iam-sasl-signer-js'
 import { messageOf } from '../errors.ts'
 import { KafkaCredentialsError } from './errors.ts'
 
@@ -31,11 +30,16 @@ export type MskTokenSigner = (region: string) => Promise<MskAuthToken>
 
 /**
  * The signer on the default AWS credential chain (in Lambda: the execution role), or on the
- * given credentials.
+ * given credentials. The library (and the AWS credential providers it brings) is loaded on
+ * first use, so functions that do not use MSK IAM do not pay for it at cold start.
  */
 export function createMskTokenSigner(credentials?: AwsCredentialsProvider): MskTokenSigner {
-  if (credentials === undefined) return (region) => generateAuthToken({ region })
-  return (region) => generateAuthTokenFromCredentialsProvider({ region, awsCredentialsProvider: credentials })
+  return async (region) => {
+    const signer = await import('aws-msk-iam-sasl-signer-js')
+    return credentials === undefined
+      ? signer.generateAuthToken({ region })
+      : signer.generateAuthTokenFromCredentialsProvider({ region, awsCredentialsProvider: credentials })
+  }
 }
 
 export interface MskIamTokenProviderOptions {
