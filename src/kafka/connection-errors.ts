@@ -119,7 +119,7 @@ export function securityErrorOf(
   })
   if (tlsError !== undefined) {
     const code = text(field(tlsError, 'code')) ?? 'TLS'
-    const said = `${text(field(tlsError, 'message'))?.split('\n')[0]?.trim() ?? code} (${code})`
+    const said = `${readableTlsMessage(text(field(tlsError, 'message')) ?? code)} (${code})`
     if (UNTRUSTED_CA.has(code)) {
       return new KafkaTlsError(
         broker,
@@ -188,6 +188,15 @@ export function securityErrorOf(
     )
   }
   return undefined
+}
+
+/**
+ * OpenSSL's errors read `40BD...:error:0A000412:SSL routines:ssl3_read_bytes:ssl/tls alert bad
+ * certificate:../deps/...:918:SSL alert number 42`: only the reason is for people.
+ */
+function readableTlsMessage(message: string): string {
+  const reason = /error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+)/.exec(message)?.[1]
+  return (reason ?? message.split('\n')[0] ?? message).trim()
 }
 
 interface EventSource {

@@ -126,6 +126,21 @@ describe('securityErrorOf', () => {
     expect((result as KafkaTlsError).code).toBe(code)
   })
 
+  it("shows OpenSSL's reason, not its raw error line", () => {
+    const raw =
+      '40BDA1BAF97F0000:error:0A000412:SSL routines:ssl3_read_bytes:ssl/tls alert bad certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:918:SSL alert number 42\n'
+    const result = securityErrorOf(
+      clientFailure(tlsCause('ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', raw)),
+      tls,
+      servers,
+    )
+
+    expect(result?.message).toContain(
+      'the broker refused the connection during the TLS handshake: ssl/tls alert bad certificate (ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE)',
+    )
+    expect(result?.message).not.toContain('rec_layer_s3')
+  })
+
   it('names the trusted CAs when the chain is not trusted', () => {
     const result = securityErrorOf(
       clientFailure(tlsCause('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed')),
