@@ -11,7 +11,7 @@
  * The TLS listeners advertise `localhost`, the name in the broker's certificate.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, type KafkaBroker, type KafkaBrokerOptions, startKafkaBroker } from './kafka-broker.ts'
@@ -126,4 +126,53 @@ export async function startSecuredKafkaBroker(
     await rm(certsDir, { recursive: true, force: true })
     throw error
   }
+}
+
+/**
+ * The JSON secret file (the shape of the Secrets Manager secret) holding everything needed to
+ * use any listener: the user, the password, the CA and the client certificate and key.
+ */
+export async function writeSecretFile(secured: SecuredKafkaBroker, path: string): Promise<void> {
+  const [ca, cert, key] = await Promise.all(
+    [
+      secured.certificates.caFile,
+      secured.certificates.clientCertFile,
+      secured.certificates.clientKeyFile,
+    ].map((file) => readFile(file, 'utf8')),
+  )
+  const secret = { username: secured.user.username, password: secured.user.password, ca, cert, key }
+  await writeFile(path, `${JSON.stringify(secret, null, 2)}\n`, { mode: 0o600 })
+}
+
+/** One line of `export`s per way in, using the secret file: no password is printed. */
+export function securedListenerExports(
+  listeners: SecuredListeners,
+  secretFile: string,
+  caFile: string,
+): string[] {
+  const line = (what: string, settings: Record<string, string>) =>
+    `# ${what}:\n#   export ${Object.entries(settings)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(' ')}`
+  const sasl = (listener: string, protocol: string, mechanism: string) => ({
+    KAFKA_BOOTSTRAP_SERVERS: listener,
+    KAFKA_SECURITY_PROTOCOL: protocol,
+    KAFKA_SASL_MECHANISM: mechanism,
+    KAFKA_SECRET_FILE: secretFile,
+  })
+  return [
+    line('SCRAM-SHA-512 over TLS (as on Amazon MSK)', sasl(listeners.saslSsl, 'SASL_SSL', 'SCRAM-SHA-512')),
+    line('SCRAM-SHA-256 without TLS', sasl(listeners.saslPlaintext, 'SASL_PLAINTEXT', 'SCRAM-SHA-256')),
+    line('PLAIN over TLS', sasl(listeners.saslSsl, 'SASL_SSL', 'PLAIN')),
+    line('TLS only', {
+      KAFKA_BOOTSTRAP_SERVERS: listeners.ssl,
+      KAFKA_SECURITY_PROTOCOL: 'SSL',
+      KAFKA_SSL_CA_FILE: caFile,
+    }),
+    line('mutual TLS', {
+      KAFKA_BOOTSTRAP_SERVERS: listeners.mtls,
+      KAFKA_SECURITY_PROTOCOL: 'SSL',
+      KAFKA_SECRET_FILE: secretFile,
+    }),
+  ]
 }
