@@ -76,7 +76,7 @@ export async function createKafkaSecurity(
     dependencies.secretReader ??
     (config.kafkaSecretArn !== undefined
       ? await import('./secrets-manager-reader.ts').then((secrets) =>
-          secrets.createSecretsManagerReader(secrets.createSecretsManagerClient(env)),
+          secrets.createSecretsManagerReader(secrets.createSecretsManagerClient(env, config.kafkaSecretArn)),
         )
       : undefined)
   const credentials = await resolveKafkaCredentials(config, {

@@ -43,12 +43,13 @@ export function createSecretsManagerReader(client: SecretsManagerClient): Secret
 /**
  * The Secrets Manager client's settings, from the given environment rather than the process's,
  * so tests can point it elsewhere: AWS_ENDPOINT_URL_SECRETS_MANAGER (or AWS_ENDPOINT_URL), the
- * SDK's own variables, for a local endpoint; AWS_REGION otherwise as the SDK does. In Lambda
- * neither endpoint variable is set and the SDK uses the function's role.
+ * SDK's own variables, for a local endpoint. The region is the secret's own (from its ARN: a
+ * secret is read in the region it lives in), else AWS_REGION. In Lambda neither endpoint
+ * variable is set and the SDK uses the function's role.
  */
-export function secretsManagerClientConfig(env: Environment): SecretsManagerClientConfig {
+export function secretsManagerClientConfig(env: Environment, secretArn?: string): SecretsManagerClientConfig {
   const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION
+  const region = regionOfArn(secretArn) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION
   // As for DynamoDB: a loopback endpoint (a local Secrets Manager API) needs no real credentials.
   const loopback =
     endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\/?$/.test(endpoint)
@@ -61,6 +62,11 @@ export function secretsManagerClientConfig(env: Environment): SecretsManagerClie
   }
 }
 
-export function createSecretsManagerClient(env: Environment): SecretsManagerClient {
-  return new SecretsManagerClient(secretsManagerClientConfig(env))
+export function createSecretsManagerClient(env: Environment, secretArn?: string): SecretsManagerClient {
+  return new SecretsManagerClient(secretsManagerClientConfig(env, secretArn))
+}
+
+/** `eu-west-1` of `arn:aws:secretsmanager:eu-west-1:123456789012:secret:name`. */
+function regionOfArn(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3] || undefined
 }
