@@ -1,17 +1,24 @@
 /**
  * Bundles the Lambda handler with esbuild: one minified ES module, tree-shaken, for Node.js 24.
  * The Kafka client stays out of the bundle by default: in AWS it comes from the Lambda layer
- * (`nodejs/node_modules/@platformatic/kafka`), as the seed ships its Kafka client in a layer.
+ * (`nodejs/node_modules/@platformatic/kafka`, built by scripts/build-layer.ts), as the seed ships
+ * its Kafka client in a layer. Node's `import` never searches NODE_PATH, where Lambda lists the
+ * layer's folders, so the bundle loads the client through `src/lambda/import-from-layer.ts`,
+ * which does (the reasons are in that file).
  *
  *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
  *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included
+ *   node scripts/build-lambda.ts --entry my-handler.ts -> your processor (exports `handler`)
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { build, type Metafile } from 'esbuild'
+import { build, type Metafile, type Plugin } from 'esbuild'
 
 const root = resolve(import.meta.dirname, '..')
+
+/** The packages the layer provides; everything else is inlined. */
+export const LAYER_PACKAGES = ['@platformatic/kafka'] as const
 
 export interface BundleOptions {
   /** Inline @platformatic/kafka too (its WebAssembly helper through its `bundled` entry). */
@@ -36,8 +43,10 @@ export async function bundleLambda(
     sourcemap: 'linked',
     metafile: true,
     legalComments: 'none',
+    // Error classes name themselves after their class (`new.target.name`): keep the names readable in logs.
+    keepNames: true,
     mainFields: ['module', 'main'],
-    external: options.selfContained ? [] : ['@platformatic/kafka'],
+    plugins: options.selfContained ? [] : [layerImports()],
     // The WebAssembly helper reads a .wasm file next to itself; its `bundled` entry inlines it.
     alias: options.selfContained ? { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' } : {},
     // Some dependencies still `require()` Node built-ins; give the ES module a `require`.
@@ -51,13 +60,49 @@ export async function bundleLambda(
   return { outfile, bytes: output?.[1].bytes ?? 0, metafile }
 }
 
+/**
+ * Replaces `import { Consumer } from '@platformatic/kafka'` by a module that loads the package
+ * from the layer at cold start (top-level await) and re-exports every name it has. The names are
+ * read from the installed package at build time, the one the layer is built from.
+ */
+function layerImports(): Plugin {
+  const loader = resolve(root, 'src/lambda/import-from-layer.ts')
+  const names = new Set<string>(LAYER_PACKAGES)
+  return {
+    name: 'layer-imports',
+    setup(builder) {
+      builder.onResolve({ filter: /^@platformatic\/kafka$/ }, (args) =>
+        names.has(args.path) ? { path: args.path, namespace: 'layer-package' } : undefined,
+      )
+      builder.onLoad({ filter: /.*/, namespace: 'layer-package' }, async (args) => {
+        const exported = Object.keys(await import(args.path)).filter((name) => name !== 'default')
+        return {
+          contents: [
+            `import { importFromLayer } from ${JSON.stringify(loader)}`,
+            `const layerPackage = await importFromLayer(${JSON.stringify(args.path)})`,
+            `export const { ${exported.join(', ')} } = layerPackage`,
+          ].join('\n'),
+          resolveDir: root,
+          loader: 'js',
+        }
+      })
+    },
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { 'self-contained': { type: 'boolean' }, outfile: { type: 'string' } },
+    options: {
+      'self-contained': { type: 'boolean' },
+      outfile: { type: 'string' },
+      entry: { type: 'string' },
+    },
   })
   const { outfile, bytes } = await bundleLambda({
     selfContained: values['self-contained'] ?? false,
     ...(values.outfile && { outfile: resolve(values.outfile) }),
+    // Your own module exporting `handler = createHandler({ process })`, instead of the default one.
+    ...(values.entry && { entry: resolve(values.entry) }),
   })
   process.stdout.write(`Bundled the handler: ${outfile} (${(bytes / 1024).toFixed(0)} KiB)\n`)
 }

@@ -1,0 +1,133 @@
+/**
+ * The checkers on what the app synthesizes, in three shapes that together use every option:
+ * cdk-nag's AWS Solutions rules (zero unacknowledged findings), cfn-lint (0 errors, 0 warnings)
+ * and checkov (0 failed checks; each skip written in the template with its reason).
+ */
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type App, Validations } from 'aws-cdk-lib'
+import type { IConstruct } from 'constructs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  type CheckovResult,
+  cfnLint,
+  checkov,
+  importedVpc,
+  nagFindings,
+  synthesize,
+  synthesizeInStack,
+} from './support.ts'
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-credentials-AbCdEf'
+const SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+const MSK_ARN =
+  'arn:aws:kafka:eu-west-1:123456789012:cluster/orders-cluster/5a6b7c8d-1234-5678-9abc-def012345678-2'
+
+interface Variant {
+  readonly name: string
+  readonly app: App
+  readonly outdir: string
+}
+
+function variants(): Variant[] {
+  const root = mkdtempSync(join(tmpdir(), 'lkc-checks-'))
+  const defaults = join(root, 'defaults')
+  const everything = join(root, 'everything')
+  const inVpc = join(root, 'in-vpc')
+  return [
+    {
+      name: 'the defaults (Scheduler, arm64)',
+      app: synthesize({}, { outdir: defaults }).app,
+      outdir: defaults,
+    },
+    {
+      name: 'rule, x86_64, secret with its key, MSK IAM, customer-managed table key, 2 shards',
+      app: synthesize(
+        {
+          scheduleKind: 'rule',
+          architecture: 'x86_64',
+          kafkaSecretArn: SECRET_ARN,
+          kafkaSecretKeyArn: SECRET_KEY_ARN,
+          mskClusterArn: MSK_ARN,
+          tableEncryptionKey: true,
+          shards: 2,
+        },
+        { outdir: everything },
+      ).app,
+      outdir: everything,
+    },
+    {
+      name: 'in a VPC with the DynamoDB, Secrets Manager and SQS endpoints',
+      app: synthesizeInStack(
+        (stack) => ({
+          vpc: importedVpc(stack),
+          secretsManagerEndpoint: true,
+          sqsEndpoint: true,
+          kafkaSecretArn: SECRET_ARN,
+        }),
+        inVpc,
+      ).app,
+      outdir: inVpc,
+    },
+  ]
+}
+
+/** Every acknowledgement recorded in the tree: `rule: reason`. */
+function acknowledgements(app: App): string[] {
+  const found = new Set<string>()
+  const visit = (construct: IConstruct) => {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        found.add(`${id.replace(/^annotation::/i, '')}: ${reason}`)
+      }
+    }
+    for (const child of construct.node.children) visit(child)
+  }
+  visit(app)
+  return [...found].sort()
+}
+
+describe.each(variants())('the synthesized app: $name', ({ app, outdir }) => {
+  let templates: string[] = []
+
+  beforeAll(() => {
+    app.synth()
+    templates = readdirSync(outdir)
+      .filter((file) => file.endsWith('.template.json'))
+      .map((file) => join(outdir, file))
+  })
+
+  it('has no cdk-nag AWS Solutions finding left unacknowledged, and every acknowledgement says why', () => {
+    expect(nagFindings(app)).toEqual([])
+    for (const acknowledgement of acknowledgements(app)) {
+      const reason = acknowledgement.slice(acknowledgement.indexOf(': ') + 2)
+      expect(reason.length, acknowledgement).toBeGreaterThan(60)
+    }
+  })
+
+  it('passes cfn-lint with no error and no warning', async () => {
+    expect(templates.length).toBeGreaterThan(0)
+    const result = await cfnLint(templates)
+    expect(result.output).toBe('')
+    expect(result.code).toBe(0)
+  })
+
+  it('passes checkov: no failed check; every skip is in the template with its reason', async () => {
+    const result: CheckovResult = await checkov(outdir)
+    expect(result.failed).toEqual([])
+    expect(result.passed).toBeGreaterThan(20)
+    for (const skip of result.skipped)
+      expect(skip.comment.length, `${skip.id} on ${skip.resource}`).toBeGreaterThan(60)
+    const skippedIds = new Set(result.skipped.map((skip) => skip.id))
+    // Only the checks that the design answers on purpose (see the README).
+    expect(
+      [...skippedIds].every((id) =>
+        ['CKV_AWS_27', 'CKV_AWS_116', 'CKV_AWS_117', 'CKV_AWS_119', 'CKV_AWS_158', 'CKV_AWS_173'].includes(
+          id,
+        ),
+      ),
+    ).toBe(true)
+  })
+})
