@@ -96,6 +96,14 @@ export function securityProblems(
       })
     }
   }
+  if (protocol === 'PLAINTEXT' && fromSecret) {
+    const key = config.kafkaSecretArn !== undefined ? 'KAFKA_SECRET_ARN' : 'KAFKA_SECRET_FILE'
+    problems.push({
+      key: 'KAFKA_SECURITY_PROTOCOL',
+      value: protocol,
+      expected: `SASL_SSL, SSL or SASL_PLAINTEXT: ${key} is set, and PLAINTEXT uses no credentials (set the protocol the cluster's listener uses)`,
+    })
+  }
   if (config.kafkaSecretArn !== undefined && config.kafkaSecretFile !== undefined) {
     unused('KAFKA_SECRET_FILE', config.kafkaSecretFile, 'KAFKA_SECRET_ARN is set; read one secret only')
   }

@@ -246,6 +246,15 @@ describe('loadConfig: the security settings', () => {
       { key: 'KAFKA_SECRET_FILE', value: './secret.json', expected: 'KAFKA_SECRET_ARN is set' },
     ],
     [
+      'a secret without a protocol that uses it',
+      { ...minimal, KAFKA_SECRET_ARN: secretArn },
+      {
+        key: 'KAFKA_SECURITY_PROTOCOL',
+        value: 'PLAINTEXT',
+        expected: 'KAFKA_SECRET_ARN is set, and PLAINTEXT uses no credentials',
+      },
+    ],
+    [
       'a CA file without TLS',
       { ...minimal, KAFKA_SSL_CA_FILE: './ca.pem' },
       {
