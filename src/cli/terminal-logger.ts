@@ -31,7 +31,7 @@ export function createTerminalLogger(options: TerminalLoggerOptions = {}): Logge
     const head = `${paint(90, time, color)} ${paint(levelColor[level], level.padEnd(5), color)}${
       options.prefix ? ` ${options.prefix}` : ''
     }`
-    if (message === 'Run summary' && attributes) {
+    if ((message === 'Run summary' || message.startsWith('Run skipped')) && attributes) {
       write(`${head} ${formatSummary(attributes, color)}`)
       return
     }
@@ -64,17 +64,25 @@ function formatValue(value: unknown): string {
 /** `Run summary: 12 message(s) in 35 ms (caught-up)` then one line per partition that had something. */
 function formatSummary(attributes: LogAttributes, color: boolean): string {
   const partitions = (attributes.partitions ?? []) as PartitionSummary[]
+  const lease = attributes.lease as { holder: string; expiresAt: string } | undefined
+  if (attributes.stopReason === 'lease-held' && lease) {
+    return `Run skipped: another run holds the lease (${lease.holder}, until ${lease.expiresAt}); nothing consumed`
+  }
+  const deadLettered = Number(attributes.deadLettered ?? 0)
   const lines = [
-    `Run summary: ${attributes.count} message(s) from ${attributes.topic} in ${attributes.durationMs} ms (${attributes.stopReason})`,
+    `Run summary: ${attributes.count} message(s)${deadLettered > 0 ? ` and ${deadLettered} dead-lettered` : ''} ` +
+      `from ${attributes.topic} in ${attributes.durationMs} ms (${attributes.stopReason})`,
   ]
   for (const partition of partitions) {
-    if (partition.count === 0 && partition.lag === 0 && !partition.failure) continue
-    const range = partition.count > 0 ? `${partition.fromOffset}..${partition.toOffset}` : 'nothing new'
+    const done = partition.count + (partition.deadLettered ?? 0)
+    if (done === 0 && partition.lag === 0 && !partition.failure) continue
+    const range = done > 0 ? `${partition.fromOffset}..${partition.toOffset}` : 'nothing new'
     const failure = partition.failure
       ? paint(31, `  stopped before offset ${partition.failure.offset}: ${partition.failure.reason}`, color)
       : ''
+    const letters = partition.deadLettered ? `, ${partition.deadLettered} dead-lettered` : ''
     lines.push(
-      `    partition ${partition.partition}: ${range} (${partition.count} processed, lag ${partition.lag})${failure}`,
+      `    partition ${partition.partition}: ${range} (${partition.count} processed${letters}, lag ${partition.lag})${failure}`,
     )
   }
   if (lines.length === 1 && partitions.length > 0) lines[0] += ', every partition up to date'

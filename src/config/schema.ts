@@ -124,7 +124,7 @@ export const settings = {
   startPosition: setting({
     key: 'START_POSITION',
     description:
-      'Where a partition with no stored offset starts: its first retained message, or only new ones.',
+      "Where the partitions start on the consumer's first run (no offset stored yet): their first retained message, or only new ones. A partition added to the topic later always starts at its first message, so nothing in it is missed.",
     defaultValue: 'earliest',
     expected: 'one of: earliest, latest',
     schema: z.enum(['earliest', 'latest']),
@@ -132,10 +132,72 @@ export const settings = {
   timeoutMarginMs: setting({
     key: 'TIMEOUT_MARGIN_MS',
     description:
-      "How long before the invocation's timeout the run stops fetching, to finish the message in hand and save its offsets.",
+      "How long before the invocation's timeout the run stops starting work (fetches, messages, retries). It must cover what is then in hand: one message's processing and dead letter, the final save (well under a second; up to about 2 s more when DynamoDB refuses and is retried) and the lease release; at most half the time left is used. Too small, and Lambda kills the run before it saves: its messages are processed again next run, never lost.",
     defaultValue: '10000',
     expected: 'a whole number of milliseconds from 0 to 600000',
     schema: integer(0, 600_000),
+  }),
+  checkpointEveryMessages: setting({
+    key: 'CHECKPOINT_EVERY_MESSAGES',
+    description:
+      'Save the offsets during the run after this many messages (processed or dead-lettered), so a run killed outright repeats at most this many. 0: not by count.',
+    defaultValue: '250',
+    expected: 'a whole number from 0 to 10000000',
+    schema: integer(0, 10_000_000),
+  }),
+  checkpointEveryMs: setting({
+    key: 'CHECKPOINT_EVERY_MS',
+    description:
+      'Also save the offsets during the run when this long has passed since the last save (checked after each message). 0: not by time.',
+    defaultValue: '10000',
+    expected: 'a whole number of milliseconds from 0 to 900000',
+    schema: integer(0, 900_000),
+  }),
+  leaseDurationMs: setting({
+    key: 'LEASE_DURATION_MS',
+    description:
+      'How long the run lease lasts unrenewed. A run renews it every third of this while it lasts and frees it at the end; the lease of a run that was killed frees itself after this long.',
+    defaultValue: '60000',
+    expected: 'a whole number of milliseconds from 1000 to 900000',
+    schema: integer(1000, 900_000),
+  }),
+  processingAttempts: setting({
+    key: 'PROCESSING_ATTEMPTS',
+    description:
+      'How many times the processor is called for a message (or batch) before the message is dead-lettered. 1: no retry.',
+    defaultValue: '3',
+    expected: 'a whole number from 1 to 20',
+    schema: integer(1, 20),
+  }),
+  processingRetryDelayMs: setting({
+    key: 'PROCESSING_RETRY_DELAY_MS',
+    description:
+      'The wait before the first retry of a failed message; it doubles for each retry after, up to 30 s.',
+    defaultValue: '200',
+    expected: 'a whole number of milliseconds from 0 to 60000',
+    schema: integer(0, 60_000),
+  }),
+  deadLetterQueueUrl: setting({
+    key: 'DEAD_LETTER_QUEUE_URL',
+    description:
+      'The SQS queue that receives messages the consumer gives up on (the CDK stack creates it). Unset, with DEAD_LETTER_TOPIC unset too: a failed message stops its partition and the invocation fails.',
+    expected: 'an http(s) queue URL, e.g. "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-dlq"',
+    schema: z.url({ protocol: /^https?$/ }),
+  }),
+  deadLetterTopic: setting({
+    key: 'DEAD_LETTER_TOPIC',
+    description:
+      'A Kafka topic (on the same cluster) that receives messages the consumer gives up on, e.g. `orders.dlq`. With DEAD_LETTER_QUEUE_URL also set, it receives only the letters too large for SQS. Never created by the consumer.',
+    expected: 'a Kafka topic name other than KAFKA_TOPIC, e.g. "test-topic.dlq"',
+    schema: topicName,
+  }),
+  offsetOutOfRangePolicy: setting({
+    key: 'OFFSET_OUT_OF_RANGE_POLICY',
+    description:
+      "Where a partition resumes when its next offset was deleted by retention before it was read: the log's first message, its end, or nowhere (the partition stops and the invocation fails). Always logged as a warning with the count of offsets lost, and counted in the `OffsetOutOfRange` metric.",
+    defaultValue: 'earliest',
+    expected: 'one of: earliest, latest, fail',
+    schema: z.enum(['earliest', 'latest', 'fail']),
   }),
   invocationTimeoutMs: setting({
     key: 'INVOCATION_TIMEOUT_MS',
@@ -314,6 +376,13 @@ export function loadConfig(env: Environment): Config {
       problems.push({ key: spec.key, value: spec.secret ? '***' : value, expected: spec.expected })
     }
   }
+  if (config.deadLetterTopic !== undefined && config.deadLetterTopic === config.kafkaTopic) {
+    problems.push({
+      key: settings.deadLetterTopic.key,
+      value: String(config.deadLetterTopic),
+      expected: settings.deadLetterTopic.expected,
+    })
+  }
   const failed = new Set(problems.map((problem) => problem.key))
   problems.push(...securityProblems(config as Partial<Config>, env, failed))
   if (problems.length > 0) throw new ConfigError(problems)
@@ -331,12 +400,12 @@ const foreignKeys = new Set([
 ])
 
 /**
- * Variables that look like ours but are not (`KAFKA_TOPICS`, `DYNAMODB_TABEL`): likely typos,
+ * Variables that look like ours but are not (`KAFKA_TOPICS`, `DYNAMODB_TABEL`, `DEAD_LETTER_QUEUE`): likely typos,
  * returned so the entry point can warn instead of silently using a default.
  */
 export function unknownKeys(env: Environment): string[] {
   return Object.keys(env).filter(
-    (key) => /^(KAFKA|DYNAMODB)_/.test(key) && !knownKeys.has(key) && !foreignKeys.has(key),
+    (key) => /^(KAFKA|DYNAMODB|DEAD_LETTER)_/.test(key) && !knownKeys.has(key) && !foreignKeys.has(key),
   )
 }
 

@@ -1,7 +1,8 @@
 /**
  * The edges of the run cycle: the small interfaces through which it reaches Kafka, the
- * offsets table and the logs. The cycle imports no SDK and no Kafka client; the adapters in
- * `src/kafka` and `src/offsets` implement these, and unit tests use in-memory fakes.
+ * offsets table, the run lease, the dead-letter destination, metrics and the logs. The cycle
+ * imports no SDK and no Kafka client; the adapters in `src/kafka`, `src/offsets` and
+ * `src/dead-letters` implement these, and unit tests use in-memory fakes.
  *
  * Offsets are plain numbers: Kafka's are 64-bit, but a partition would need 2^53 messages
  * before the difference showed, and numbers keep summaries, logs and DynamoDB items simple.
@@ -82,6 +83,32 @@ export interface OffsetStore {
   read(): Promise<Map<number, StoredOffset>>
   /** Conditional writes: an item changes only if it still holds `expected`. */
   save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]>
+}
+
+/** What taking the lease found. Times are milliseconds since the epoch. */
+export type LeaseAcquisition =
+  | { readonly acquired: true; readonly expiresAt: number }
+  /** Another run holds it until `expiresAt`. */
+  | { readonly acquired: false; readonly holder: string; readonly expiresAt: number }
+
+/**
+ * The run lease: one item per `consumer_id` saying which run may consume, until when. Taken
+ * with a conditional write; a run that dies keeps it only until it expires. Times come from
+ * the caller's clock, so every run of one consumer must agree on the time to within a few
+ * seconds (Lambda's clocks do).
+ */
+export interface RunLease {
+  /** Takes the lease if it is free, expired, or already `owner`'s. */
+  acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition>
+  /** Extends `owner`'s lease; false when it is no longer `owner`'s (someone took it after it expired). */
+  renew(owner: string, now: number, durationMs: number): Promise<boolean>
+  /** Frees the lease if it is still `owner`'s; never throws for a lease that moved on. */
+  release(owner: string, now: number): Promise<void>
+}
+
+/** Counters for operators (CloudWatch metrics in Lambda). Names are PascalCase, e.g. `OffsetOutOfRange`. */
+export interface Metrics {
+  count(name: string, value: number): void
 }
 
 export type LogAttributes = Record<string, unknown>

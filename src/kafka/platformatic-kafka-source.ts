@@ -53,6 +53,8 @@ export class PlatformaticKafkaSource implements KafkaSource {
   readonly #layouts = new Map<string, TopicLayout>()
   readonly #security: KafkaSecurity
   readonly #connectionErrors: ConnectionErrorRecorder
+  /** Topics whose leaders must be asked again, past the client's own metadata cache (a fetch failed). */
+  readonly #stale = new Set<string>()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
@@ -127,7 +129,8 @@ export class PlatformaticKafkaSource implements KafkaSource {
   }
 
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
-    const layout = await this.#layout(topic, false)
+    // After a failed fetch (a broker restarting, a leader moving), the leaders are looked up afresh.
+    const layout = await this.#layout(topic, this.#stale.has(topic))
     const byLeader = new Map<number, FetchRequest[]>()
     for (const request of requests) {
       const leader = layout.leaders[request.partition] ?? -1
@@ -175,7 +178,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       // A partition whose offset left the log fails the whole request; the others' data is in the response.
       const partial = outOfRangeResponse(error)
       if (partial === undefined) {
-        this.#layouts.delete(topic)
+        this.#stale.add(topic)
         throw this.#failure('fetch', error, started)
       }
       response = partial
@@ -232,6 +235,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       leaders: topicMetadata.partitions.map((partition) => partition.leader),
     }
     this.#layouts.set(topic, layout)
+    this.#stale.delete(topic)
     return layout
   }
 

@@ -5,9 +5,11 @@
  *   export const handler = createHandler({ process: async (message) => { ... } })
  *
  * Everything built here is kept across warm invocations (Kafka connections, the DynamoDB
- * client); the run stops fetching `TIMEOUT_MARGIN_MS` before the function's timeout.
+ * and SQS clients); the run stops starting work `TIMEOUT_MARGIN_MS` before the function's
+ * timeout. An invocation that finds another run holding the lease returns at once, without
+ * error, its report saying so (`stopReason: 'lease-held'`).
  */
-
+import { randomUUID } from 'node:crypto'
 import {
   type Config,
   consumerIdOf,
@@ -18,13 +20,14 @@ import {
 } from '../config/schema.ts'
 import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
-import type { Logger } from '../cycle/ports.ts'
+import type { Logger, Metrics } from '../cycle/ports.ts'
 import { type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
 import { messageOf } from '../errors.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
+import { createPowertoolsMetrics } from './powertools-metrics.ts'
 
 export interface HandlerOptions<Value = unknown> {
   /** Your processor, one message at a time. Default: log each message, as the seed does. */
@@ -33,6 +36,11 @@ export interface HandlerOptions<Value = unknown> {
   readonly processBatch?: ProcessBatch<Value>
   /** Default: Powertools Logger, JSON lines. */
   readonly logger?: Logger
+  /**
+   * Default: in Lambda, Powertools Metrics (CloudWatch embedded metric format, namespace
+   * `LambdaKafkaConsumer`), published at the end of each invocation; elsewhere, none.
+   */
+  readonly metrics?: Metrics & { publish?(): void }
   /** Default: `process.env`. */
   readonly env?: Environment
   /** Asked between messages; true ends the run early, offsets saved (Ctrl-C in `lkc start`). */
@@ -63,6 +71,7 @@ export interface ConsumerHandler {
 export function createHandler<Value = unknown>(options: HandlerOptions<Value> = {}): ConsumerHandler {
   let runtime: Runtime | undefined
   let logger: Logger | undefined
+  let metrics: (Metrics & { publish?(): void }) | undefined
 
   const start = async () => {
     const env = options.env ?? process.env
@@ -83,6 +92,9 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       'Configuration',
       Object.fromEntries(describeConfig(config).map(({ key, value }) => [key, value])),
     )
+    metrics =
+      options.metrics ??
+      (env.AWS_LAMBDA_FUNCTION_NAME === undefined ? undefined : createPowertoolsMetrics(config.kafkaTopic))
     try {
       runtime = await createRuntime(config, env)
     } catch (error) {
@@ -108,22 +120,45 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     let summary: CycleSummary
     try {
       summary = await runCycle(
-        { source: current.source, offsets: current.offsets, processor, logger: log },
+        {
+          source: current.source,
+          offsets: current.offsets,
+          lease: current.lease,
+          ...(current.deadLetters && { deadLetters: current.deadLetters }),
+          ...(metrics && { metrics }),
+          processor,
+          logger: log,
+        },
         {
           topic: config.kafkaTopic,
           consumerId: consumerIdOf(config),
           maxMessages: config.maxMessages,
           startPosition: config.startPosition,
           deadline: Date.now() + remainingMs - marginMs,
+          offsetOutOfRange: config.offsetOutOfRangePolicy,
+          checkpoint: { everyMessages: config.checkpointEveryMessages, everyMs: config.checkpointEveryMs },
+          processing: { attempts: config.processingAttempts, retryDelayMs: config.processingRetryDelayMs },
+          // Unique per invocation, and says which one holds the lease when another finds it held.
+          lease: {
+            owner: `${context.awsRequestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
+            durationMs: config.leaseDurationMs,
+          },
           ...(options.shouldStop && { shouldStop: options.shouldStop }),
         },
       )
     } catch (error) {
       log.error('Run failed', { error: messageOf(error) })
+      metrics?.publish?.()
       throw error
     }
+    metrics?.publish?.()
     const report = reportOf(summary)
-    log.info('Run summary', { ...report })
+    log.info(
+      summary.stopReason === 'lease-held' ? 'Run skipped: another run holds the lease' : 'Run summary',
+      {
+        ...report,
+      },
+    )
     const failure = failureOf(summary)
     if (failure !== undefined) {
       log.error('Run failed', { error: messageOf(failure) })

@@ -11,7 +11,7 @@ import { type DynamoDbServer, startDynamoDbServer } from './dynamodb-server.ts'
 import { type KafkaBroker, type KafkaBrokerOptions, startKafkaBroker } from './kafka-broker.ts'
 
 export interface LocalStackOptions {
-  /** Created with `partitions` partitions unless it exists. */
+  /** Created with `partitions` partitions unless it exists, with its dead-letter topic `<topic>.dlq`. */
   readonly topic?: string
   readonly partitions?: number
   readonly table?: string
@@ -23,7 +23,10 @@ export interface LocalStackOptions {
 export interface LocalStack {
   readonly broker: KafkaBroker
   readonly dynamodb: DynamoDbServer
-  /** KAFKA_BOOTSTRAP_SERVERS, DYNAMODB_ENDPOINT, DYNAMODB_TABLE (and KAFKA_TOPIC when a topic was given). */
+  /**
+   * KAFKA_BOOTSTRAP_SERVERS, DYNAMODB_ENDPOINT, DYNAMODB_TABLE, and when a topic was given,
+   * KAFKA_TOPIC and DEAD_LETTER_TOPIC (`<topic>.dlq`: locally, dead letters go to Kafka).
+   */
   readonly env: Readonly<Record<string, string>>
   stop(): Promise<void>
 }
@@ -51,6 +54,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         topic: options.topic,
         partitions: options.partitions ?? 3,
       })
+      await createTopic({
+        bootstrapServers: [broker.bootstrapServers],
+        topic: `${options.topic}.dlq`,
+        partitions: 1,
+      })
     }
   } catch (error) {
     await stop()
@@ -63,7 +71,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       KAFKA_BOOTSTRAP_SERVERS: broker.bootstrapServers,
       DYNAMODB_ENDPOINT: dynamodb.endpoint,
       DYNAMODB_TABLE: table,
-      ...(options.topic && { KAFKA_TOPIC: options.topic }),
+      ...(options.topic && { KAFKA_TOPIC: options.topic, DEAD_LETTER_TOPIC: `${options.topic}.dlq` }),
     },
     stop,
   }

@@ -28,17 +28,22 @@ export function decodeMessage(topic: string, partition: number, record: FetchedR
   let value: unknown = null
   if (record.value !== null) {
     if (record.value.length === 0)
-      throw new MessageDecodeError(position, 'the value is empty (0 bytes), not JSON')
+      throw new MessageDecodeError(position, 'empty-value', 'the value is empty (0 bytes), not JSON')
     let text: string
     try {
       text = strictUtf8.decode(record.value)
     } catch (error) {
-      throw new MessageDecodeError(position, 'the value is not valid UTF-8', error)
+      throw new MessageDecodeError(position, 'not-utf8', 'the value is not valid UTF-8', error)
     }
     try {
       value = JSON.parse(text)
     } catch (error) {
-      throw new MessageDecodeError(position, `the value is not JSON (${jsonReason(error)})`, error)
+      throw new MessageDecodeError(
+        position,
+        'not-json',
+        `the value is not JSON (${jsonReason(error)})`,
+        error,
+      )
     }
   }
   const headers: Record<string, string> = {}

@@ -1,18 +1,32 @@
 /**
- * Builds the outside-world adapters from the configuration: the Kafka source and the offset
- * store on a DynamoDB client. Shared by the Lambda handler and `lkc`, so both run the same
- * code; created once per process and kept across warm invocations.
+ * Builds the outside-world adapters from the configuration: the Kafka source, the offset
+ * store and the run lease on a DynamoDB client, and the dead-letter destination (an SQS queue,
+ * a Kafka topic, or both). Shared by the Lambda handler and `lkc`, so both run the same code;
+ * created once per process and kept across warm invocations.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs'
 import type { Config, Environment } from '../config/schema.ts'
-import { createKafkaSecurity, type KafkaSecurityDependencies } from '../kafka/connection-options.ts'
+import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
+import { KafkaDeadLetterSink } from '../dead-letters/kafka-dead-letter-sink.ts'
+import { RoutedDeadLetterSink } from '../dead-letters/routed-dead-letter-sink.ts'
+import { SqsDeadLetterSink } from '../dead-letters/sqs-dead-letter-sink.ts'
+import {
+  createKafkaSecurity,
+  type KafkaSecurity,
+  type KafkaSecurityDependencies,
+} from '../kafka/connection-options.ts'
 import { PlatformaticKafkaSource } from '../kafka/platformatic-kafka-source.ts'
 import { DynamoDbOffsetStore } from '../offsets/dynamodb-offset-store.ts'
+import { DynamoDbRunLease } from '../offsets/dynamodb-run-lease.ts'
 
 export interface Runtime {
   readonly config: Config
   readonly source: PlatformaticKafkaSource
   readonly offsets: DynamoDbOffsetStore
+  readonly lease: DynamoDbRunLease
+  /** Undefined when neither DEAD_LETTER_QUEUE_URL nor DEAD_LETTER_TOPIC is set. */
+  readonly deadLetters: DeadLetterSink | undefined
   readonly dynamodb: DynamoDBClient
   close(): Promise<void>
 }
@@ -38,40 +52,98 @@ export async function createRuntime(
     fetchMaxWaitMs: config.fetchMaxWaitMs,
   })
   const dynamodb = new DynamoDBClient(dynamoDbClientConfig(config, env))
-  const offsets = new DynamoDbOffsetStore(dynamodb, {
-    table: config.dynamodbTable,
-    topic: config.kafkaTopic,
-    groupId: config.kafkaGroupId,
-  })
+  const tableKey = { table: config.dynamodbTable, topic: config.kafkaTopic, groupId: config.kafkaGroupId }
+  const offsets = new DynamoDbOffsetStore(dynamodb, tableKey)
+  const lease = new DynamoDbRunLease(dynamodb, tableKey)
+  const { sink: deadLetters, sqs } = createDeadLetterSink(config, env, security)
   return {
     config,
     source,
     offsets,
+    lease,
+    deadLetters,
     dynamodb,
     async close() {
       dynamodb.destroy()
-      await source.close()
+      sqs?.destroy()
+      await Promise.all([source.close(), deadLetters?.close()])
     },
   }
+}
+
+/** SQS first when both are set: the topic then takes only the letters too large for SQS. */
+function createDeadLetterSink(
+  config: Config,
+  env: Environment,
+  security: KafkaSecurity,
+): { sink: DeadLetterSink | undefined; sqs: SQSClient | undefined } {
+  const sinks: DeadLetterSink[] = []
+  let sqs: SQSClient | undefined
+  if (config.deadLetterQueueUrl !== undefined) {
+    sqs = new SQSClient(sqsClientConfig(config.deadLetterQueueUrl, env))
+    sinks.push(new SqsDeadLetterSink(sqs, config.deadLetterQueueUrl))
+  }
+  if (config.deadLetterTopic !== undefined) {
+    sinks.push(
+      new KafkaDeadLetterSink({
+        bootstrapServers: config.kafkaBootstrapServers,
+        clientId: config.kafkaClientId,
+        topic: config.deadLetterTopic,
+        requestTimeoutMs: config.kafkaRequestTimeoutMs,
+        security,
+      }),
+    )
+  }
+  const sink =
+    sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : new RoutedDeadLetterSink(sinks)
+  return { sink, sqs }
+}
+
+const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/
+
+/** Placeholder credentials for a loopback endpoint when none are set: local servers do not check them. */
+function localCredentials(endpoint: string, env: Environment) {
+  return LOOPBACK.test(endpoint) && env.AWS_ACCESS_KEY_ID === undefined && env.AWS_PROFILE === undefined
+    ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+    : {}
 }
 
 /**
  * AWS DynamoDB through the default credential chain, or the endpoint in DYNAMODB_ENDPOINT.
  * A loopback endpoint (the local stack) needs no real credentials: placeholders are used
  * when none are set, so `lkc` works on a machine that has never seen AWS.
+ *
+ * Timeouts: an unreachable DynamoDB must fail a call (and let the run retry, or end before the
+ * Lambda timeout) rather than hang it; 3 s to connect, 5 s for an answer, per attempt.
  */
 export function dynamoDbClientConfig(
   config: Pick<Config, 'dynamodbEndpoint'>,
   env: Environment,
 ): DynamoDBClientConfig {
+  const timeouts = { requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } }
   const endpoint = config.dynamodbEndpoint
-  if (endpoint === undefined) return {}
-  const loopback = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\/?$/.test(endpoint)
+  if (endpoint === undefined) return timeouts
   return {
+    ...timeouts,
     endpoint,
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(loopback &&
-      env.AWS_ACCESS_KEY_ID === undefined &&
-      env.AWS_PROFILE === undefined && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    ...localCredentials(endpoint, env),
+  }
+}
+
+/**
+ * An AWS queue URL names its region; any other URL (a local SQS-API server such as moto) is
+ * used as the endpoint itself.
+ */
+export function sqsClientConfig(queueUrl: string, env: Environment): SQSClientConfig {
+  const timeouts = { requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 } }
+  const url = new URL(queueUrl)
+  const awsRegion = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1]
+  if (awsRegion !== undefined) return { ...timeouts, region: env.AWS_REGION ?? awsRegion }
+  return {
+    ...timeouts,
+    endpoint: url.origin,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...localCredentials(url.origin, env),
   }
 }

@@ -1,21 +1,26 @@
 /**
  * In-memory fakes behind the cycle's interfaces, for unit tests: a Kafka topic with
- * partitions of records, an offsets table with conditional writes, and a logger that keeps
- * what it was told.
+ * partitions of records, an offsets table with conditional writes, a run lease, a dead-letter
+ * destination, metrics, and a logger that keeps what it was told.
  */
+
 import type {
   FetchedPartition,
   FetchedRecord,
   FetchRequest,
   KafkaSource,
+  LeaseAcquisition,
   LogAttributes,
   Logger,
+  Metrics,
   OffsetStore,
   OffsetWrite,
   OffsetWriteResult,
   PartitionWatermarks,
+  RunLease,
   StoredOffset,
 } from '../../src/cycle/ports.ts'
+import type { DeadLetter, DeadLetterSink } from '../../src/dead-letters/dead-letter.ts'
 
 export function record(offset: number, value: string | null, key: string | null = null): FetchedRecord {
   return {
@@ -39,8 +44,8 @@ export class FakeKafkaSource implements KafkaSource {
   readonly fetches: FetchRequest[][] = []
   /** Most records one partition returns per fetch (a fetch size limit). */
   maxRecordsPerFetch = Number.POSITIVE_INFINITY
-  /** Thrown by the nth fetch (1-based), e.g. a broker going away mid-run. */
-  failFetch?: { at: number; error: Error }
+  /** Thrown by the nth fetch (1-based), and the `times - 1` after it: a broker going away mid-run. */
+  failFetch?: { at: number; error: Error; times?: number }
   topicExists = true
   /** Fetches return nothing at all, although the watermarks say there is more (a stuck broker). */
   stalled = false
@@ -71,7 +76,14 @@ export class FakeKafkaSource implements KafkaSource {
 
   async fetch(_topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
     this.fetches.push([...requests])
-    if (this.failFetch && this.fetches.length === this.failFetch.at) throw this.failFetch.error
+    const failing = this.failFetch
+    if (
+      failing &&
+      this.fetches.length >= failing.at &&
+      this.fetches.length < failing.at + (failing.times ?? 1)
+    ) {
+      throw failing.error
+    }
     return requests.map(({ partition, fetchOffset }) => {
       const state = this.partitionsOf.get(partition)!
       const watermarks = { logStartOffset: state.logStartOffset, endOffset: state.endOffset }
@@ -98,15 +110,23 @@ export class InMemoryOffsetStore implements OffsetStore {
   /** Called before each write: lets a test change an item behind the run's back. */
   beforeWrite?: (write: OffsetWrite) => void
   failSave?: Error
+  /** With `failSave`: how many saves fail before they work again (default: all). */
+  failSaveTimes = Number.POSITIVE_INFINITY
+  /** Thrown by `read` (DynamoDB unreachable at the start). */
+  failRead?: Error
 
   async read(): Promise<Map<number, StoredOffset>> {
     this.reads++
+    if (this.failRead) throw this.failRead
     return new Map(this.items)
   }
 
   async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
     this.saves.push([...writes])
-    if (this.failSave) throw this.failSave
+    if (this.failSave && this.failSaveTimes > 0) {
+      this.failSaveTimes--
+      throw this.failSave
+    }
     return writes.map((write) => {
       this.beforeWrite?.(write)
       const current = this.items.get(write.partition)?.offset
@@ -141,5 +161,59 @@ export class RecordingLogger implements Logger {
   }
   at(level: LogEntry['level']): LogEntry[] {
     return this.entries.filter((entry) => entry.level === level)
+  }
+}
+
+/** A run lease in memory, with the same rules as the DynamoDB one: free, expired, or already ours. */
+export class InMemoryRunLease implements RunLease {
+  holder: { owner: string; expiresAt: number } | undefined
+  readonly calls: string[] = []
+  /** Thrown by `acquire` (DynamoDB unreachable at the start). */
+  failAcquire?: Error
+  /** Thrown by `renew`. */
+  failRenew?: Error
+
+  async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
+    this.calls.push(`acquire ${owner}`)
+    if (this.failAcquire) throw this.failAcquire
+    if (this.holder && this.holder.owner !== owner && this.holder.expiresAt > now) {
+      return { acquired: false, holder: this.holder.owner, expiresAt: this.holder.expiresAt }
+    }
+    this.holder = { owner, expiresAt: now + durationMs }
+    return { acquired: true, expiresAt: now + durationMs }
+  }
+
+  async renew(owner: string, now: number, durationMs: number): Promise<boolean> {
+    this.calls.push(`renew ${owner}`)
+    if (this.failRenew) throw this.failRenew
+    if (this.holder?.owner !== owner) return false
+    this.holder = { owner, expiresAt: now + durationMs }
+    return true
+  }
+
+  async release(owner: string, now: number): Promise<void> {
+    this.calls.push(`release ${owner}`)
+    if (this.holder?.owner === owner) this.holder = { owner, expiresAt: now }
+  }
+}
+
+/** A dead-letter destination in memory; `fail` makes every write throw. */
+export class InMemoryDeadLetterSink implements DeadLetterSink {
+  readonly destination = 'memory'
+  readonly letters: DeadLetter[] = []
+  fail?: Error
+
+  async send(letter: DeadLetter): Promise<void> {
+    if (this.fail) throw this.fail
+    this.letters.push(letter)
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class RecordingMetrics implements Metrics {
+  readonly counts = new Map<string, number>()
+  count(name: string, value: number) {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value)
   }
 }

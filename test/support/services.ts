@@ -3,17 +3,24 @@
  * random topic per test, producing, and reading the offsets table directly.
  */
 import { randomUUID } from 'node:crypto'
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
 import { inject } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
+import { createQueue } from './moto-server.ts'
 
 export function services() {
   return {
     bootstrapServers: inject('kafkaBootstrapServers'),
     dynamodbEndpoint: inject('dynamodbEndpoint'),
     table: inject('offsetsTable'),
+    sqsEndpoint: inject('sqsEndpoint'),
   }
+}
+
+/** A new SQS queue on the test SQS server, with a unique name; returns its URL. */
+export async function freshQueue(maximumMessageSize?: number): Promise<string> {
+  return createQueue(services().sqsEndpoint, `q-${randomUUID().slice(0, 8)}`, maximumMessageSize)
 }
 
 /** A new topic with a unique name, so tests never see each other's messages or offsets. */
@@ -59,8 +66,14 @@ export function numberedMessages(count: number, partitions: number): SampleMessa
   }))
 }
 
-export function dynamodb(): DynamoDBClient {
-  return new DynamoDBClient(dynamoDbClientConfig({ dynamodbEndpoint: services().dynamodbEndpoint }, {}))
+export function dynamodb(endpoint = services().dynamodbEndpoint): DynamoDBClient {
+  return new DynamoDBClient(dynamoDbClientConfig({ dynamodbEndpoint: endpoint }, {}))
+}
+
+/** Which DynamoDB API server and table to read; by default the ones the test setup started. */
+export interface TableLocation {
+  readonly endpoint: string
+  readonly table: string
 }
 
 export interface OffsetItem {
@@ -72,15 +85,17 @@ export interface OffsetItem {
   updated_at?: string
 }
 
-/** Every item stored under `consumer_id`, read straight from the table (not through the store). */
-export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
-  const client = dynamodb()
+/** Every offset item stored under `consumer_id`, read straight from the table (not through the store). */
+export async function storedItems(consumerId: string, location?: TableLocation): Promise<OffsetItem[]> {
+  const { endpoint, table } = location ?? { endpoint: services().dynamodbEndpoint, table: services().table }
+  const client = dynamodb(endpoint)
   try {
     const result = await client.send(
       new QueryCommand({
-        TableName: services().table,
-        KeyConditionExpression: 'consumer_id = :id',
-        ExpressionAttributeValues: { ':id': { S: consumerId } },
+        TableName: table,
+        KeyConditionExpression: 'consumer_id = :id AND #p >= :first',
+        ExpressionAttributeNames: { '#p': 'partition' },
+        ExpressionAttributeValues: { ':id': { S: consumerId }, ':first': { N: '0' } },
         ConsistentRead: true,
       }),
     )
@@ -92,6 +107,26 @@ export async function storedItems(consumerId: string): Promise<OffsetItem[]> {
       group_id: item.group_id!.S!,
       ...(item.updated_at?.S && { updated_at: item.updated_at.S }),
     }))
+  } finally {
+    client.destroy()
+  }
+}
+
+/** The run lease item (`partition` = -1) as stored, every attribute as a string; undefined when absent. */
+export async function leaseItem(consumerId: string): Promise<Record<string, string> | undefined> {
+  const client = dynamodb()
+  try {
+    const result = await client.send(
+      new GetItemCommand({
+        TableName: services().table,
+        Key: { consumer_id: { S: consumerId }, partition: { N: '-1' } },
+        ConsistentRead: true,
+      }),
+    )
+    if (result.Item === undefined) return undefined
+    return Object.fromEntries(
+      Object.entries(result.Item).map(([name, value]) => [name, value.S ?? value.N ?? JSON.stringify(value)]),
+    )
   } finally {
     client.destroy()
   }

@@ -13,8 +13,9 @@ export const localCommand: Command = {
   help: [
     'Usage: lkc local [--topic T] [--partitions N] [--secure]',
     '',
-    'Starts a real Kafka broker and the DynamoDB API (dynalite) on loopback, creates the topic',
-    'and the offsets table, prints the environment variables that point `lkc` at them, and',
+    'Starts a real Kafka broker and the DynamoDB API (dynalite) on loopback, creates the topic,',
+    'its dead-letter topic <topic>.dlq and the offsets table, prints the environment variables',
+    'that point `lkc` at them, and',
     'runs until Ctrl-C, which stops both. In another terminal: paste the exports, then',
     '`npm run lkc -- produce`, `npm run lkc -- run`, `npm run lkc -- status`.',
     '',

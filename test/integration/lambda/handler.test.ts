@@ -6,15 +6,22 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/config/errors.ts'
 import { MessagesFailedError } from '../../../src/cycle/errors.ts'
 import { type ConsumerHandler, createHandler, type RunReport } from '../../../src/lambda/handler.ts'
+import { DynamoDbRunLease } from '../../../src/offsets/dynamodb-run-lease.ts'
 import type { KafkaMessage } from '../../../src/processing/message.ts'
+import { drainQueue } from '../../support/moto-server.ts'
 import {
   consumerEnv,
+  dynamodb,
+  freshQueue,
   freshTopic,
+  leaseItem,
   numberedMessages,
   produce,
   putSeedItem,
+  services,
   storedItems,
 } from '../../support/services.ts'
+import { transactionalProducer, transactionsSettled } from '../../support/transactions.ts'
 
 const context = { getRemainingTimeInMillis: () => 60_000 }
 const GROUP = 'lambda-consumer-group'
@@ -235,5 +242,85 @@ describe('the scheduled consume cycle', () => {
     })
     expect(report.durationMs).toBeGreaterThanOrEqual(0)
     expect(JSON.parse(JSON.stringify(report))).toEqual(report)
+  })
+
+  it('retries a message the processor keeps failing on, dead-letters it to SQS, and moves on', async () => {
+    const topic = await freshTopic(1)
+    const queueUrl = await freshQueue()
+    await produce(topic, [
+      { key: 'k0', value: '{"n":0}', partition: 0 },
+      { key: 'k1', value: '{"n":1,"poison":true}', partition: 0 },
+      { key: 'k2', value: 'not json', partition: 0 },
+      { key: 'k3', value: '{"n":3}', partition: 0 },
+    ])
+    let calls = 0
+    const processed: number[] = []
+    const handler = createHandler<{ n: number; poison?: boolean }>({
+      env: consumerEnv(topic, { DEAD_LETTER_QUEUE_URL: queueUrl, PROCESSING_RETRY_DELAY_MS: '10' }),
+      process: (message) => {
+        calls++
+        if (message.value.poison) throw new Error('poison order')
+        processed.push(message.value.n)
+      },
+    })
+    handlers.push(handler)
+
+    const report = await handler({}, context)
+    const letters = (await drainQueue(services().sqsEndpoint, queueUrl)).map(
+      (letter) =>
+        letter.body as { offset: number; reason: string; attempts: number; error: { message: string } },
+    )
+    const [item] = await storedItems(`${GROUP}_${topic}`)
+
+    expect(processed).toEqual([0, 3])
+    expect(calls).toBe(5)
+    expect(report).toMatchObject({ count: 2, deadLettered: 2, failures: [] })
+    expect(letters.map(({ offset, reason, attempts }) => ({ offset, reason, attempts }))).toEqual([
+      { offset: 1, reason: 'processing-failed', attempts: 3 },
+      { offset: 2, reason: 'not-json', attempts: 0 },
+    ])
+    expect(letters[0]!.error.message).toBe('poison order')
+    expect(item?.offset).toBe(3)
+  })
+
+  it('returns at once, without error and without consuming, while another run holds the lease', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(3, 1))
+    const { handler: holder } = recordingHandler(consumerEnv(topic))
+    const { handler, seen } = recordingHandler(consumerEnv(topic))
+    const lease = new DynamoDbRunLease(dynamodb(), { table: services().table, topic, groupId: GROUP })
+    await lease.acquire('someone-else', Date.now(), 60_000)
+
+    const report = await handler({}, context)
+    await lease.release('someone-else', Date.now())
+    const after = await holder({}, context)
+
+    expect(report).toMatchObject({ stopReason: 'lease-held', count: 0, lease: { holder: 'someone-else' } })
+    expect(seen).toHaveLength(0)
+    expect(after.count).toBe(3)
+    expect((await leaseItem(`${GROUP}_${topic}`))?.lease_owner).toMatch(/^local\//)
+  })
+
+  it('processes only committed transactional messages, and a second run finds nothing and writes nothing', async () => {
+    const topic = await freshTopic(1)
+    const transactions = transactionalProducer(services().bootstrapServers)
+    const tx = (key: string) => ({ key, value: JSON.stringify({ key }), partition: 0 })
+    await transactions.transaction(topic, [tx('c1'), tx('c2')], 'commit')
+    await transactions.transaction(topic, [tx('a1'), tx('a2')], 'abort')
+    await transactions.transaction(topic, [tx('c3')], 'commit')
+    await transactions.transaction(topic, [tx('a3')], 'abort')
+    await transactions.close()
+    await transactionsSettled(services().bootstrapServers, topic)
+    const { handler, seen } = recordingHandler(consumerEnv(topic))
+
+    const first = await handler({}, context)
+    const [item] = await storedItems(`${GROUP}_${topic}`)
+    const second = await handler({}, context)
+
+    expect(seen.map((message) => (message.value as { key: string }).key)).toEqual(['c1', 'c2', 'c3'])
+    expect(first.stopReason).toBe('caught-up')
+    // 0 1 c1 c2, 2 commit, 3 4 aborted, 5 abort, 6 c3, 7 commit, 8 aborted, 9 abort: the last offset seen.
+    expect(item?.offset).toBe(9)
+    expect(second).toMatchObject({ count: 0, offsetsWritten: 0, stopReason: 'caught-up' })
   })
 })

@@ -31,6 +31,22 @@ describe('loadConfig', () => {
     expect(consumerIdOf(config)).toBe('lambda-consumer-group_test-topic')
   })
 
+  it('defaults the reliability settings: checkpoints, lease, retries, out-of-range policy, no dead letters', () => {
+    const config = loadConfig(minimal)
+
+    expect(config).toMatchObject({
+      checkpointEveryMessages: 250,
+      checkpointEveryMs: 10_000,
+      leaseDurationMs: 60_000,
+      processingAttempts: 3,
+      processingRetryDelayMs: 200,
+      offsetOutOfRangePolicy: 'earliest',
+      timeoutMarginMs: 10_000,
+    })
+    expect(config.deadLetterQueueUrl).toBeUndefined()
+    expect(config.deadLetterTopic).toBeUndefined()
+  })
+
   it('names every missing required key at once', () => {
     const error = problemsOf({})
 
@@ -70,6 +86,12 @@ describe('loadConfig', () => {
     ],
     ['KAFKA_SECRET_MAX_AGE_MS', '5', 'from 1000 to 86400000'],
     ['LOG_MESSAGE_CONTENT', 'no', 'one of: true, false'],
+    ['PROCESSING_ATTEMPTS', '0', 'a whole number from 1 to 20'],
+    ['LEASE_DURATION_MS', '500', 'milliseconds from 1000'],
+    ['CHECKPOINT_EVERY_MESSAGES', '-1', 'a whole number from 0'],
+    ['OFFSET_OUT_OF_RANGE_POLICY', 'skip', 'one of: earliest, latest, fail'],
+    ['DEAD_LETTER_QUEUE_URL', 'sqs://queue', 'http(s) queue URL'],
+    ['DEAD_LETTER_TOPIC', 'test-topic', 'other than KAFKA_TOPIC'],
   ])('rejects %s=%s, naming the key, the value and what is allowed', (key, value, expected) => {
     const error = problemsOf({ ...minimal, [key]: value })
 
@@ -96,10 +118,12 @@ describe('unknownKeys', () => {
         ...minimal,
         KAFKA_TOPICS: 'x',
         DYNAMODB_TABEL: 'y',
+        DEAD_LETTER_QUEUE: 'https://sqs.eu-west-1.amazonaws.com/1/dlq',
+        DEAD_LETTER_TOPIC: 'orders.dlq',
         KAFKA_HEAP_OPTS: '-Xmx1g',
         HOME: '/root',
       }),
-    ).toEqual(['KAFKA_TOPICS', 'DYNAMODB_TABEL'])
+    ).toEqual(['KAFKA_TOPICS', 'DYNAMODB_TABEL', 'DEAD_LETTER_QUEUE'])
   })
 })
 

@@ -1,18 +1,29 @@
 import { describe, expect, it } from 'vitest'
-import { type CycleOptions, runCycle } from '../../../src/cycle/run-cycle.ts'
+import { failureOf, MessagesFailedError, OffsetOutOfRangeError } from '../../../src/cycle/errors.ts'
+import { type CycleDependencies, type CycleOptions, runCycle } from '../../../src/cycle/run-cycle.ts'
+import { LambdaKafkaConsumerError } from '../../../src/errors.ts'
 import type { KafkaMessage, Processor } from '../../../src/processing/message.ts'
-import { FakeKafkaSource, InMemoryOffsetStore, RecordingLogger, record } from '../../support/fakes.ts'
+import {
+  FakeKafkaSource,
+  InMemoryDeadLetterSink,
+  InMemoryOffsetStore,
+  InMemoryRunLease,
+  RecordingLogger,
+  RecordingMetrics,
+  record,
+} from '../../support/fakes.ts'
 
 function setup(processor?: Processor) {
   const source = new FakeKafkaSource()
   const offsets = new InMemoryOffsetStore()
   const logger = new RecordingLogger()
   const seen: KafkaMessage[] = []
-  const deps = {
+  const deps: { -readonly [K in keyof CycleDependencies]: CycleDependencies[K] } = {
     source,
     offsets,
     logger,
     processor: processor ?? { process: (message: KafkaMessage) => void seen.push(message) },
+    sleep: async () => {},
   }
   return { source, offsets, logger, seen, deps }
 }
@@ -52,8 +63,8 @@ describe('runCycle', () => {
     expect(offsets.items.get(1)?.offset).toBe(4)
     expect(summary.count).toBe(8)
     expect(summary.partitions).toEqual([
-      { partition: 0, fromOffset: 7, toOffset: 9, count: 3, lag: 0 },
-      { partition: 1, fromOffset: 0, toOffset: 4, count: 5, lag: 0 },
+      { partition: 0, fromOffset: 7, toOffset: 9, count: 3, deadLettered: 0, lag: 0 },
+      { partition: 1, fromOffset: 0, toOffset: 4, count: 5, deadLettered: 0, lag: 0 },
     ])
     expect(offsets.reads).toBe(1)
   })
@@ -291,5 +302,444 @@ describe('runCycle', () => {
 
     await expect(runCycle(deps, options())).rejects.toThrow('does not exist')
     expect(offsets.saves).toHaveLength(0)
+  })
+})
+
+class RetriableError extends LambdaKafkaConsumerError {
+  constructor(message: string) {
+    super(message, { retriable: true })
+  }
+}
+
+describe('runCycle: the run lease', () => {
+  it('returns at once, reading and writing nothing, when another run holds the lease', async () => {
+    // Prepare
+    const { source, offsets, seen, logger, deps } = setup()
+    source.addPartition(0, 5)
+    const lease = new InMemoryRunLease()
+    lease.holder = { owner: 'request-1', expiresAt: Date.now() + 30_000 }
+
+    // Act
+    const summary = await runCycle(
+      { ...deps, lease },
+      options({ lease: { owner: 'request-2', durationMs: 5000 } }),
+    )
+
+    // Assess
+    expect(summary.stopReason).toBe('lease-held')
+    expect(summary.lease).toEqual({
+      holder: 'request-1',
+      expiresAt: new Date(lease.holder.expiresAt).toISOString(),
+    })
+    expect(seen).toHaveLength(0)
+    expect(offsets.reads).toBe(0)
+    expect(offsets.saves).toHaveLength(0)
+    expect(source.fetches).toHaveLength(0)
+    expect(logger.at('debug')[0]).toMatchObject({ attributes: { holder: 'request-1' } })
+    expect(lease.holder.owner).toBe('request-1')
+  })
+
+  it('takes the lease, consumes, and releases it at the end', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    const lease = new InMemoryRunLease()
+
+    const summary = await runCycle(
+      { ...deps, lease },
+      options({ lease: { owner: 'me', durationMs: 60_000 } }),
+    )
+
+    expect(summary.count).toBe(5)
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(lease.calls).toEqual(['acquire me', 'release me'])
+    expect(lease.holder!.expiresAt).toBeLessThanOrEqual(Date.now())
+  })
+
+  it('takes over a lease that expired (its run was killed)', async () => {
+    const { source, deps } = setup()
+    source.addPartition(0, 2)
+    const lease = new InMemoryRunLease()
+    lease.holder = { owner: 'killed-run', expiresAt: Date.now() - 1 }
+
+    const summary = await runCycle(
+      { ...deps, lease },
+      options({ lease: { owner: 'me', durationMs: 60_000 } }),
+    )
+
+    expect(summary.count).toBe(2)
+    expect(lease.holder!.owner).toBe('me')
+  })
+
+  it('releases the lease even when the run fails to read the offsets', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 2)
+    offsets.failRead = new Error('DynamoDB is down')
+    const lease = new InMemoryRunLease()
+
+    await expect(
+      runCycle({ ...deps, lease }, options({ lease: { owner: 'me', durationMs: 60_000 } })),
+    ).rejects.toThrow('DynamoDB is down')
+    expect(lease.calls).toEqual(['acquire me', 'release me'])
+  })
+
+  it('fails before consuming anything when the lease cannot be taken (DynamoDB unreachable)', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 2)
+    const lease = new InMemoryRunLease()
+    lease.failAcquire = new Error('connect ECONNREFUSED')
+
+    await expect(runCycle({ ...deps, lease }, options())).rejects.toThrow('ECONNREFUSED')
+    expect(seen).toHaveLength(0)
+    expect(offsets.saves).toHaveLength(0)
+  })
+
+  it('writes nothing, lease included, when the topic does not exist', async () => {
+    const { source, deps } = setup()
+    source.topicExists = false
+    const lease = new InMemoryRunLease()
+
+    await expect(runCycle({ ...deps, lease }, options())).rejects.toThrow('does not exist')
+    expect(lease.calls).toEqual([])
+  })
+
+  it('stops taking messages once its lease expired unrenewed, and still saves conditionally', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup({
+      process: () => {
+        now += 400 // far slower than the lease: no renewal gets in (the timer runs on real time)
+      },
+    })
+    source.addPartition(0, 10)
+    const lease = new InMemoryRunLease()
+
+    const summary = await runCycle(
+      { ...deps, lease, clock: () => now },
+      options({ lease: { owner: 'me', durationMs: 1000 } }),
+    )
+
+    expect(summary.stopReason).toBe('lease-lost')
+    expect(summary.count).toBe(3)
+    expect(offsets.items.get(0)?.offset).toBe(2)
+  })
+})
+
+describe('runCycle: checkpoints', () => {
+  it('saves every N messages during the run, so a kill repeats at most N', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 10)
+    source.addPartition(1, 10)
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 4, everyMs: 0 } }))
+
+    expect(summary.count).toBe(20)
+    expect(summary.checkpoints).toBe(5)
+    // Every save holds only what was done; successive saves of a partition only move forward.
+    const saved = offsets.saves.flat()
+    for (const partition of [0, 1]) {
+      const offsetsSaved = saved.filter((write) => write.partition === partition).map((write) => write.offset)
+      expect(offsetsSaved).toEqual([...offsetsSaved].sort((a, b) => a - b))
+      expect(offsetsSaved.at(-1)).toBe(9)
+    }
+    expect(offsets.items.get(0)?.offset).toBe(9)
+  })
+
+  it('saves when T ms have passed since the last save', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup({
+      process: () => {
+        now += 100
+      },
+    })
+    source.addPartition(0, 10)
+
+    await runCycle({ ...deps, clock: () => now }, options({ checkpoint: { everyMessages: 0, everyMs: 250 } }))
+
+    // After messages 3, 6 and 9 (300 ms each time), then the final save.
+    expect(offsets.saves.map((writes) => writes[0]!.offset)).toEqual([2, 5, 8, 9])
+  })
+
+  it('stops the run when a checkpoint cannot be saved, then fails with the save error', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 50)
+    offsets.failSave = new RetriableError('DynamoDB timed out')
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 5, everyMs: 0 } }))
+
+    expect(summary.stopReason).toBe('offset-store-error')
+    expect(summary.count).toBe(5)
+    expect((summary.error as Error).message).toBe('DynamoDB timed out')
+    // A checkpoint and the final save, each tried three times.
+    expect(offsets.saves).toHaveLength(6)
+    expect(offsets.items.size).toBe(0)
+  })
+
+  it('retries a save that fails for a moment, and succeeds', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.failSave = new RetriableError('throttled')
+    offsets.failSaveTimes = 2
+
+    const summary = await runCycle(deps, options())
+
+    expect(summary.error).toBeUndefined()
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(offsets.saves).toHaveLength(3)
+  })
+
+  it('counts an offset already at the value written as saved (an earlier attempt landed late)', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.beforeWrite = () => offsets.items.set(0, { offset: 4 })
+
+    const summary = await runCycle(deps, options())
+
+    expect(summary.conflicts).toEqual([])
+    expect(summary.partitions[0]?.toOffset).toBe(4)
+  })
+
+  it('stops a partition whose checkpoint conflicts: another run owns it now', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 20)
+    offsets.beforeWrite = () => offsets.items.set(0, { offset: 15 })
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 5, everyMs: 0 } }))
+
+    expect(seen).toHaveLength(5)
+    expect(summary.conflicts).toEqual([{ partition: 0, current: 15 }])
+    expect(offsets.saves).toHaveLength(1)
+  })
+})
+
+describe('runCycle: failed messages', () => {
+  it('retries a throwing processor, then dead-letters the message and moves on', async () => {
+    const calls: number[] = []
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        calls.push(message.offset)
+        if (message.offset === 2) throw new Error('downstream said no')
+      },
+    })
+    source.addPartition(0, 5)
+    const deadLetters = new InMemoryDeadLetterSink()
+    const metrics = new RecordingMetrics()
+
+    const summary = await runCycle(
+      { ...deps, deadLetters, metrics },
+      options({ processing: { attempts: 3, retryDelayMs: 10 } }),
+    )
+
+    expect(calls).toEqual([0, 1, 2, 2, 2, 3, 4])
+    expect(summary).toMatchObject({ count: 4, deadLettered: 1, failures: [] })
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(deadLetters.letters).toHaveLength(1)
+    expect(deadLetters.letters[0]).toMatchObject({
+      consumerId: 'lambda-consumer-group_orders',
+      topic: 'orders',
+      partition: 0,
+      offset: 2,
+      reason: 'processing-failed',
+      attempts: 3,
+      error: { name: 'Error', message: 'downstream said no' },
+    })
+    expect(deadLetters.letters[0]!.value?.toString()).toBe('{"partition":0,"index":2}')
+    expect(metrics.counts.get('ProcessingRetries')).toBe(2)
+    expect(metrics.counts.get('MessagesDeadLettered')).toBe(1)
+  })
+
+  it('dead-letters undecodable values at once, without calling the processor, each with its reason', async () => {
+    const { source, seen, deps } = setup()
+    const partition = source.addPartition(0, 6)
+    partition.records[1] = record(1, 'not json {')
+    partition.records[2] = { ...record(2, null), value: Buffer.from([0x7b, 0xff, 0x7d]) }
+    partition.records[3] = record(3, '')
+    partition.records[4] = record(4, null, 'tombstone')
+    const deadLetters = new InMemoryDeadLetterSink()
+
+    const summary = await runCycle({ ...deps, deadLetters }, options())
+
+    expect(seen.map((message) => [message.offset, message.value])).toEqual([
+      [0, { partition: 0, index: 0 }],
+      [4, null],
+      [5, { partition: 0, index: 5 }],
+    ])
+    expect(deadLetters.letters.map((letter) => [letter.offset, letter.reason, letter.attempts])).toEqual([
+      [1, 'not-json', 0],
+      [2, 'not-utf8', 0],
+      [3, 'empty-value', 0],
+    ])
+    expect(summary.deadLettered).toBe(3)
+  })
+
+  it('stops the partition before a message whose dead letter cannot be written, saving the progress before it', async () => {
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        if (message.partition === 0 && message.offset === 3) throw new Error('bad order')
+      },
+    })
+    source.addPartition(0, 6)
+    source.addPartition(1, 4)
+    const deadLetters = new InMemoryDeadLetterSink()
+    deadLetters.fail = new Error('SQS unreachable')
+
+    const summary = await runCycle(
+      { ...deps, deadLetters },
+      options({ processing: { attempts: 1, retryDelayMs: 0 } }),
+    )
+
+    expect(offsets.items.get(0)?.offset).toBe(2)
+    expect(offsets.items.get(1)?.offset).toBe(3)
+    expect(summary.failures).toEqual([
+      expect.objectContaining({
+        partition: 0,
+        offset: 3,
+        reason: expect.stringContaining('SQS unreachable'),
+      }),
+    ])
+    expect(failureOf(summary)).toBeInstanceOf(MessagesFailedError)
+  })
+
+  it('without a dead-letter destination, retries, then stops the partition before the message', async () => {
+    let calls = 0
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        if (message.offset === 1) {
+          calls++
+          throw new Error('still failing')
+        }
+      },
+    })
+    source.addPartition(0, 3)
+
+    const summary = await runCycle(deps, options({ processing: { attempts: 2, retryDelayMs: 1 } }))
+
+    expect(calls).toBe(2)
+    expect(offsets.items.get(0)?.offset).toBe(0)
+    expect(summary.failures[0]).toMatchObject({ offset: 1, reason: 'still failing' })
+  })
+
+  it('leaves a message for the next run when its retry would end after the deadline', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        now += 10
+        if (message.offset === 2) throw new Error('flaky')
+      },
+    })
+    source.addPartition(0, 5)
+    const deadLetters = new InMemoryDeadLetterSink()
+
+    const summary = await runCycle(
+      { ...deps, deadLetters, clock: () => now },
+      options({ deadline: 100, processing: { attempts: 3, retryDelayMs: 1000 } }),
+    )
+
+    expect(summary.stopReason).toBe('deadline')
+    expect(deadLetters.letters).toHaveLength(0)
+    expect(summary.failures).toHaveLength(0)
+    expect(offsets.items.get(0)?.offset).toBe(1)
+  })
+})
+
+describe('runCycle: outside failures', () => {
+  it('fetches again after a retriable Kafka failure (a broker restarting) and finishes the run', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 10)
+    source.maxRecordsPerFetch = 4
+    source.failFetch = { at: 2, times: 2, error: new RetriableError('Cannot connect to any broker') }
+
+    const summary = await runCycle(deps, options())
+
+    expect(summary.stopReason).toBe('caught-up')
+    expect(summary.count).toBe(10)
+    expect(offsets.items.get(0)?.offset).toBe(9)
+    // Progress is saved before each wait.
+    expect(offsets.saves[0]).toEqual([{ partition: 0, offset: 3, expected: undefined }])
+  })
+
+  it('gives up after Kafka keeps failing, having saved what it did', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 10)
+    source.maxRecordsPerFetch = 4
+    source.failFetch = { at: 2, times: 100, error: new RetriableError('Cannot connect to any broker') }
+
+    const summary = await runCycle(deps, options())
+
+    expect(summary.stopReason).toBe('kafka-error')
+    expect(offsets.items.get(0)?.offset).toBe(3)
+    expect(source.fetches).toHaveLength(7)
+  })
+
+  it('starts a partition added to the topic at its first message, even with START_POSITION=latest', async () => {
+    const { source, offsets, seen, logger, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.items.set(0, { offset: 4 })
+    source.addPartition(1, 3)
+
+    await runCycle(deps, options({ startPosition: 'latest' }))
+
+    expect(seen.map((message) => `${message.partition}:${message.offset}`)).toEqual(['1:0', '1:1', '1:2'])
+    expect(logger.at('info')[0]).toMatchObject({ message: expect.stringContaining('New partition') })
+  })
+
+  it('remembers a latest start on an empty partition, so a message produced before the next run is read', async () => {
+    const { source, offsets, seen, deps } = setup()
+    const partition = source.addPartition(0, 0)
+
+    await runCycle(deps, options({ startPosition: 'latest' }))
+    partition.records.push(record(0, '{"first":true}'))
+    partition.endOffset = 1
+    await runCycle(deps, options({ startPosition: 'latest' }))
+
+    expect(seen.map((message) => message.value)).toEqual([{ first: true }])
+    expect(offsets.items.get(0)?.offset).toBe(0)
+  })
+
+  it('resumes at the end with OFFSET_OUT_OF_RANGE_POLICY=latest, counting the offsets lost', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 5, 100)
+    offsets.items.set(0, { offset: 89 })
+    const metrics = new RecordingMetrics()
+
+    await runCycle({ ...deps, metrics }, options({ offsetOutOfRange: 'latest' }))
+
+    expect(seen).toHaveLength(0)
+    expect(offsets.items.get(0)?.offset).toBe(104)
+    expect(metrics.counts.get('OffsetOutOfRange')).toBe(1)
+    expect(metrics.counts.get('OffsetsLostToRetention')).toBe(10)
+  })
+
+  it('stops the partition and fails with OFFSET_OUT_OF_RANGE_POLICY=fail', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 5, 100)
+    offsets.items.set(0, { offset: 89 })
+
+    const summary = await runCycle(deps, options({ offsetOutOfRange: 'fail' }))
+
+    expect(seen).toHaveLength(0)
+    expect(offsets.items.get(0)?.offset).toBe(89)
+    expect(summary.failures[0]?.error).toBeInstanceOf(OffsetOutOfRangeError)
+    expect(summary.failures[0]?.reason).toContain('10 message(s) were deleted by retention')
+  })
+
+  it('applies the policy when retention deletes the offset during the run', async () => {
+    const { source, offsets, seen, deps } = setup()
+    const partition = source.addPartition(0, 10)
+    source.maxRecordsPerFetch = 3
+    let processed = 0
+    deps.processor = {
+      process: (message) => {
+        seen.push(message)
+        // Retention deletes offsets 0..5 after the first fetch.
+        if (++processed === 3) {
+          partition.logStartOffset = 6
+          partition.records = partition.records.filter((candidate) => candidate.offset >= 6)
+        }
+      },
+    }
+
+    await runCycle(deps, options())
+
+    expect(seen.map((message) => message.offset)).toEqual([0, 1, 2, 6, 7, 8, 9])
+    expect(offsets.items.get(0)?.offset).toBe(9)
   })
 })

@@ -1,0 +1,258 @@
+/**
+ * Delivering one partition's fetched records, in offset order, each one either processed or
+ * dead-lettered before the next is touched:
+ *
+ *   decode -> process (retried with backoff) -> done
+ *      |             | still failing after the last attempt
+ *      +-------------+-> dead letter (at once when it cannot be decoded) -> done
+ *                                    | no destination, or the write failed
+ *                                    +-> the partition stops before this message
+ *
+ * Nothing is ever skipped without a record: a message is done only once the processor
+ * returned or its dead letter is stored. Pure logic; the processor and the dead-letter
+ * destination are reached through their interfaces.
+ */
+import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
+import { deadLetterOf } from '../dead-letters/dead-letter.ts'
+import { messageOf } from '../errors.ts'
+import { decodeMessage } from '../processing/decode.ts'
+import { MessageDecodeError } from '../processing/errors.ts'
+import type { KafkaMessage, Processor } from '../processing/message.ts'
+import type { FetchedRecord, Logger, Metrics } from './ports.ts'
+
+export interface ProcessingPolicy {
+  /** Processor calls per message before it is dead-lettered; 1 means no retry. */
+  readonly attempts: number
+  /** The wait before the second call; it doubles for each call after, up to `MAX_RETRY_DELAY_MS`. */
+  readonly retryDelayMs: number
+}
+
+export const DEFAULT_PROCESSING_POLICY: ProcessingPolicy = { attempts: 3, retryDelayMs: 200 }
+const MAX_RETRY_DELAY_MS = 30_000
+
+/** A message the partition stopped before: it could be neither processed nor dead-lettered. */
+export interface PartitionFailure {
+  readonly partition: number
+  readonly offset: number
+  readonly reason: string
+  readonly error: unknown
+}
+
+export type Outcome = 'processed' | 'dead-lettered'
+
+export interface DeliveryContext {
+  readonly topic: string
+  readonly consumerId: string
+  readonly partition: number
+  readonly processor: Processor
+  readonly deadLetters: DeadLetterSink | undefined
+  readonly policy: ProcessingPolicy
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly clock: () => number
+  readonly sleep: (ms: number) => Promise<void>
+  /** No retry is waited for past this clock time: the message is left for the next run. */
+  readonly deadline: number
+  /** Asked before each message and each retry: true ends the delivery there. */
+  readonly shouldStop: () => boolean
+  /** Told about each message once it is done with, in offset order, and awaited (checkpoints happen there). */
+  readonly onDone: (offset: number, outcome: Outcome) => Promise<void>
+}
+
+export interface DeliveryResult {
+  /** Every record was done with. */
+  readonly complete: boolean
+  readonly failure?: PartitionFailure
+  /** A retry would have ended past the deadline: the message is left for the next run, which should end now. */
+  readonly outOfTime?: boolean
+}
+
+/** Delivers `records` (one partition, offset order) to the processor, one at a time or in batches. */
+export async function deliverRecords(
+  records: readonly FetchedRecord[],
+  context: DeliveryContext,
+): Promise<DeliveryResult> {
+  const { processor } = context
+  if (processor.processBatch === undefined) {
+    const process = processor.process
+    for (const record of records) {
+      if (context.shouldStop()) return { complete: false }
+      const stop = await deliverOne(record, context, (message) => process(message))
+      if (stop !== undefined) return stop
+    }
+    return { complete: true }
+  }
+  return deliverInBatches(records, context, processor.processBatch)
+}
+
+/**
+ * Batches: each run of decodable records between undecodable ones goes to the processor as
+ * one batch. A batch still failing after its retries is taken apart: each of its messages is
+ * given to the processor alone (its own retries), so only the ones that really fail are
+ * dead-lettered. The others may so be processed twice (at-least-once).
+ */
+async function deliverInBatches(
+  records: readonly FetchedRecord[],
+  context: DeliveryContext,
+  processBatch: NonNullable<Processor['processBatch']>,
+): Promise<DeliveryResult> {
+  let index = 0
+  while (index < records.length) {
+    if (context.shouldStop()) return { complete: false }
+    const batch: Array<{ record: FetchedRecord; message: KafkaMessage }> = []
+    let undecodable: { record: FetchedRecord; error: unknown } | undefined
+    for (; index < records.length && undecodable === undefined; index++) {
+      const record = records[index]!
+      try {
+        batch.push({ record, message: decodeMessage(context.topic, context.partition, record) })
+      } catch (error) {
+        undecodable = { record, error }
+      }
+    }
+    if (batch.length > 0) {
+      const first = batch[0]!.record.offset
+      const attempt = await withRetries(() => processBatch(batch.map((item) => item.message)), first, context)
+      if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
+      if (attempt.status === 'ok') {
+        for (const { record } of batch) await context.onDone(record.offset, 'processed')
+      } else {
+        context.logger.warn('Batch still failing after its retries; processing its messages one at a time', {
+          topic: context.topic,
+          partition: context.partition,
+          fromOffset: first,
+          toOffset: batch[batch.length - 1]!.record.offset,
+          error: messageOf(attempt.error),
+        })
+        for (const { record } of batch) {
+          if (context.shouldStop()) return { complete: false }
+          const stop = await deliverOne(record, context, (message) => processBatch([message]))
+          if (stop !== undefined) return stop
+        }
+      }
+    }
+    if (undecodable !== undefined) {
+      if (context.shouldStop()) return { complete: false }
+      const stop = await deadLetter(undecodable.record, undecodableFailure(undecodable.error), context)
+      if (stop !== undefined) return stop
+    }
+  }
+  return { complete: true }
+}
+
+/** One message: decoded, processed with retries, else dead-lettered. Undefined when it is done. */
+async function deliverOne(
+  record: FetchedRecord,
+  context: DeliveryContext,
+  call: (message: KafkaMessage) => Promise<void> | void,
+): Promise<DeliveryResult | undefined> {
+  let message: KafkaMessage
+  try {
+    message = decodeMessage(context.topic, context.partition, record)
+  } catch (error) {
+    return deadLetter(record, undecodableFailure(error), context)
+  }
+  const attempt = await withRetries(() => call(message), record.offset, context)
+  if (attempt.status === 'ok') {
+    await context.onDone(record.offset, 'processed')
+    return undefined
+  }
+  if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
+  return deadLetter(
+    record,
+    { reason: 'processing-failed', error: attempt.error, attempts: attempt.attempts },
+    context,
+  )
+}
+
+function undecodableFailure(error: unknown) {
+  const reason = error instanceof MessageDecodeError ? error.kind : ('not-json' as const)
+  return { reason, error, attempts: 0 }
+}
+
+type Attempt =
+  | { readonly status: 'ok' }
+  /** The deadline (or a stop) came before the next retry: the message is left for the next run. */
+  | { readonly status: 'deferred'; readonly outOfTime: boolean }
+  | { readonly status: 'failed'; readonly error: unknown; readonly attempts: number }
+
+async function withRetries(
+  call: () => Promise<void> | void,
+  offset: number,
+  context: DeliveryContext,
+): Promise<Attempt> {
+  const { attempts, retryDelayMs } = context.policy
+  const position = { topic: context.topic, partition: context.partition, offset }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await call()
+      return { status: 'ok' }
+    } catch (error) {
+      if (attempt >= attempts) return { status: 'failed', error, attempts: attempt }
+      const delayMs = Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (attempt - 1))
+      const outOfTime = context.clock() + delayMs >= context.deadline
+      if (outOfTime || context.shouldStop()) {
+        context.logger.warn('Processor failed and the run ends before its retry; the next run tries again', {
+          ...position,
+          attempt,
+          error: messageOf(error),
+        })
+        return { status: 'deferred', outOfTime }
+      }
+      context.logger.warn('Processor failed; retrying', {
+        ...position,
+        attempt,
+        attempts,
+        retryInMs: delayMs,
+        error: messageOf(error),
+      })
+      context.metrics.count('ProcessingRetries', 1)
+      await context.sleep(delayMs)
+    }
+  }
+}
+
+async function deadLetter(
+  record: FetchedRecord,
+  failure: { reason: Parameters<typeof deadLetterOf>[4]['reason']; error: unknown; attempts: number },
+  context: DeliveryContext,
+): Promise<DeliveryResult | undefined> {
+  const position = { partition: context.partition, offset: record.offset }
+  const sink = context.deadLetters
+  if (sink === undefined) {
+    // No destination: the partition stops before the message, as it always has.
+    return {
+      complete: false,
+      failure: { ...position, reason: messageOf(failure.error), error: failure.error },
+    }
+  }
+  const letter = deadLetterOf(
+    context.consumerId,
+    context.topic,
+    context.partition,
+    record,
+    failure,
+    new Date(context.clock()),
+  )
+  try {
+    await sink.send(letter)
+  } catch (error) {
+    return {
+      complete: false,
+      failure: {
+        ...position,
+        reason: `${messageOf(failure.error)}; and it could not be dead-lettered: ${messageOf(error)}`,
+        error,
+      },
+    }
+  }
+  context.logger.warn('Message dead-lettered; its partition moves on', {
+    topic: context.topic,
+    ...position,
+    reason: failure.reason,
+    attempts: failure.attempts,
+    destination: sink.destination,
+    error: messageOf(failure.error),
+  })
+  await context.onDone(record.offset, 'dead-lettered')
+  return undefined
+}

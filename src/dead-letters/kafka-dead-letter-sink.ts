@@ -1,0 +1,109 @@
+/**
+ * Dead letters to a Kafka topic (DEAD_LETTER_TOPIC, e.g. `orders.dlq`): natural for local runs
+ * and for letters too large for SQS. The letter is the original record: its key, value and
+ * header bytes exactly as they were, plus `dlq.*` headers saying where it came from and why
+ * (Kafka Connect's dead-letter topics do the same). So a letter is about as large as the
+ * message; the topic's `max.message.bytes` must be at least the source topic's plus a few KB.
+ *
+ * Idempotent producer, acks from all in-sync replicas: `send` resolves once the letter is
+ * durably written. The topic is never created here.
+ */
+import { Producer } from '@platformatic/kafka'
+import { messageOf } from '../errors.ts'
+import { type KafkaSecurity, PLAINTEXT_SECURITY } from '../kafka/connection-options.ts'
+import { detailOf } from '../kafka/platformatic-kafka-source.ts'
+import type { DeadLetter, DeadLetterSink } from './dead-letter.ts'
+import { DeadLetterTooLargeError, DeadLetterWriteError } from './errors.ts'
+
+export interface KafkaDeadLetterSinkOptions {
+  readonly bootstrapServers: readonly string[]
+  readonly clientId: string
+  readonly topic: string
+  readonly requestTimeoutMs: number
+  /** TLS and SASL, as for the consumer; default: PLAINTEXT. */
+  readonly security?: KafkaSecurity
+}
+
+/** Header names carried by every letter, after the original headers. */
+export const DEAD_LETTER_HEADERS = [
+  'dlq.consumer_id',
+  'dlq.topic',
+  'dlq.partition',
+  'dlq.offset',
+  'dlq.timestamp',
+  'dlq.reason',
+  'dlq.error',
+  'dlq.attempts',
+  'dlq.dead_lettered_at',
+] as const
+
+/** The error text in a header is cut here: a header is metadata, not a log. */
+const MAX_ERROR_HEADER_CHARS = 2000
+
+export class KafkaDeadLetterSink implements DeadLetterSink {
+  readonly destination: string
+  readonly #topic: string
+  readonly #producer: Producer
+
+  constructor(options: KafkaDeadLetterSinkOptions) {
+    this.#topic = options.topic
+    this.destination = `Kafka topic ${options.topic}`
+    this.#producer = new Producer({
+      ...(options.security ?? PLAINTEXT_SECURITY).client,
+      clientId: `${options.clientId}-dead-letters`,
+      bootstrapBrokers: [...options.bootstrapServers],
+      connectTimeout: options.requestTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      timeout: options.requestTimeoutMs,
+      retries: 2,
+      retryDelay: 250,
+      autocreateTopics: false,
+      idempotent: true,
+      acks: -1,
+    })
+  }
+
+  async send(letter: DeadLetter): Promise<void> {
+    const headers = new Map<Buffer, Buffer>()
+    // Each Buffer is its own map key, so repeated original headers are all kept, in order.
+    for (const [key, value] of letter.headers) headers.set(key ?? Buffer.alloc(0), value ?? Buffer.alloc(0))
+    const context: Record<(typeof DEAD_LETTER_HEADERS)[number], string> = {
+      'dlq.consumer_id': letter.consumerId,
+      'dlq.topic': letter.topic,
+      'dlq.partition': String(letter.partition),
+      'dlq.offset': String(letter.offset),
+      'dlq.timestamp': new Date(letter.timestamp).toISOString(),
+      'dlq.reason': letter.reason,
+      'dlq.error': `${letter.error.name}: ${letter.error.message}`.slice(0, MAX_ERROR_HEADER_CHARS),
+      'dlq.attempts': String(letter.attempts),
+      'dlq.dead_lettered_at': letter.deadLetteredAt,
+    }
+    for (const [name, value] of Object.entries(context)) headers.set(Buffer.from(name), Buffer.from(value))
+    try {
+      await this.#producer.send({
+        messages: [
+          {
+            topic: this.#topic,
+            ...(letter.key !== null && { key: letter.key }),
+            ...(letter.value !== null && { value: letter.value }),
+            headers,
+          },
+        ],
+      })
+    } catch (error) {
+      const detail = detailOf(error)
+      if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|larger than the max message size/i.test(detail)) {
+        const size = (letter.key?.length ?? 0) + (letter.value?.length ?? 0)
+        throw new DeadLetterTooLargeError(this.destination, letter, size, undefined, error)
+      }
+      const fix = /unknown topic|UNKNOWN_TOPIC/i.test(detail)
+        ? `Create the topic ${this.#topic} (DEAD_LETTER_TOPIC); the consumer never creates topics`
+        : undefined
+      throw new DeadLetterWriteError(this.destination, letter, detail || messageOf(error), error, fix)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.close(true)
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The run lease, in the offsets table itself: one item under the same `consumer_id`, at
+ * `partition` = -1 (the offset store reads only partitions >= 0, so it never sees it):
+ *
+ *   consumer_id (S), partition (N) = -1, topic (S), group_id (S),
+ *   lease_owner (S)          who holds it: the invocation's request id and a random suffix,
+ *   lease_expires_at (N)     until when, milliseconds since the epoch,
+ *   lease_expires (S)        the same instant, ISO-8601, for people reading the table,
+ *   lease_acquired_at (S)    when the holder took it (ISO-8601),
+ *   updated_at (S)           when the item was last written (ISO-8601).
+ *
+ * No `offset` attribute, so nothing that reads offsets can mistake it for one.
+ *
+ * Every change is one conditional PutItem (no transactions, no UpdateItem: the seed's IAM
+ * actions, PutItem and GetItem, are enough): take it when absent, expired or already ours;
+ * renew and release only while it is still ours. A release leaves the item, expired, naming
+ * its last holder.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb'
+import type { LeaseAcquisition, RunLease } from '../cycle/ports.ts'
+import type { OffsetTableKey } from './dynamodb-offset-store.ts'
+import { OffsetStoreError } from './errors.ts'
+
+/** The sort key of the lease item. */
+export const LEASE_PARTITION = -1
+
+export class DynamoDbRunLease implements RunLease {
+  readonly #client: DynamoDBClient
+  readonly #key: OffsetTableKey
+  readonly #consumerId: string
+  /** When this process took its current lease, kept across renewals. */
+  #acquiredAt = new Map<string, string>()
+
+  constructor(client: DynamoDBClient, key: OffsetTableKey) {
+    this.#client = client
+    this.#key = key
+    this.#consumerId = `${key.groupId}_${key.topic}`
+  }
+
+  async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
+    const acquiredAt = new Date(now).toISOString()
+    try {
+      await this.#put('take the run lease', owner, now + durationMs, acquiredAt, now, {
+        ConditionExpression: 'attribute_not_exists(#owner) OR #expires <= :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'lease_owner', '#expires': 'lease_expires_at' },
+        ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
+      })
+      this.#acquiredAt.set(owner, acquiredAt)
+      return { acquired: true, expiresAt: now + durationMs }
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      const held = error.Item ?? (await this.#read())
+      return {
+        acquired: false,
+        holder: held?.lease_owner?.S ?? 'unknown',
+        expiresAt: Number(held?.lease_expires_at?.N ?? now),
+      }
+    }
+  }
+
+  async renew(owner: string, now: number, durationMs: number): Promise<boolean> {
+    return this.#putIfOwner('renew the run lease', owner, now + durationMs, now)
+  }
+
+  async release(owner: string, now: number): Promise<void> {
+    await this.#putIfOwner('release the run lease', owner, now, now)
+    this.#acquiredAt.delete(owner)
+  }
+
+  async #putIfOwner(what: string, owner: string, expiresAt: number, now: number): Promise<boolean> {
+    try {
+      await this.#put(
+        what,
+        owner,
+        expiresAt,
+        this.#acquiredAt.get(owner) ?? new Date(now).toISOString(),
+        now,
+        {
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'lease_owner' },
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+        },
+      )
+      return true
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false
+      throw error
+    }
+  }
+
+  async #put(
+    what: string,
+    owner: string,
+    expiresAt: number,
+    acquiredAt: string,
+    now: number,
+    condition: {
+      ConditionExpression: string
+      ExpressionAttributeNames: Record<string, string>
+      ExpressionAttributeValues: Record<string, AttributeValue>
+    },
+  ): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutItemCommand({
+          TableName: this.#key.table,
+          Item: {
+            consumer_id: { S: this.#consumerId },
+            partition: { N: String(LEASE_PARTITION) },
+            topic: { S: this.#key.topic },
+            group_id: { S: this.#key.groupId },
+            lease_owner: { S: owner },
+            lease_expires_at: { N: String(expiresAt) },
+            lease_expires: { S: new Date(expiresAt).toISOString() },
+            lease_acquired_at: { S: acquiredAt },
+            updated_at: { S: new Date(now).toISOString() },
+          },
+          ...condition,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      )
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error
+      throw OffsetStoreError.from(what, this.#key.table, error)
+    }
+  }
+
+  async #read(): Promise<Record<string, AttributeValue> | undefined> {
+    try {
+      const result = await this.#client.send(
+        new GetItemCommand({
+          TableName: this.#key.table,
+          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(LEASE_PARTITION) } },
+          ConsistentRead: true,
+        }),
+      )
+      return result.Item
+    } catch (error) {
+      throw OffsetStoreError.from('read the run lease', this.#key.table, error)
+    }
+  }
+}

@@ -1,0 +1,517 @@
+/**
+ * The fault suite (`npm run test:faults`): one scenario per failure the consumer must survive,
+ * each on a fresh topic with known messages, each invocation a separate process, each checked
+ * from the outside (the topic, the offsets table, the processor's side effects, the
+ * dead-letter queue and topic), each printing one row of the table at the end:
+ *
+ *   scenario | produced | processed | dead-lettered | lost | duplicates | offsets regressed
+ *
+ * `lost` and `offsets regressed` must be 0 everywhere. Scenarios run one after the other, on
+ * the real broker, dynalite and moto's SQS server that the test setup starts.
+ */
+import { rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
+import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
+import { readTopic, type TopicRecord } from '../support/read-topic.ts'
+import { freshQueue, freshTopic, produce, services } from '../support/services.ts'
+import { transactionalProducer, transactionsSettled } from '../support/transactions.ts'
+import {
+  collectDeadLetters,
+  FaultScenario,
+  formatTable,
+  type RunOutcome,
+  type Tally,
+  tally,
+  watchOffsets,
+} from './support/harness.ts'
+import { addPartitions, deleteRecords, produceRaw } from './support/produce-raw.ts'
+import { startTcpProxy } from './support/tcp-proxy.ts'
+
+const rows: Tally[] = []
+afterAll(() => {
+  FaultScenario.removeLogs()
+  console.log(`\nFault suite\n\n${formatTable(rows)}\n`)
+})
+
+const CHECKPOINT_EVERY_MESSAGES = 100
+
+/** The consumer's environment in every scenario; each scenario adds or overrides. */
+function consumerEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const { bootstrapServers, dynamodbEndpoint, table } = services()
+  return {
+    KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
+    DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    DYNAMODB_TABLE: table,
+    LOG_LEVEL: 'WARN',
+    MAX_MESSAGES: '100000',
+    KAFKA_REQUEST_TIMEOUT_MS: '3000',
+    LEASE_DURATION_MS: '3000',
+    CHECKPOINT_EVERY_MESSAGES: String(CHECKPOINT_EVERY_MESSAGES),
+    CHECKPOINT_EVERY_MS: '2000',
+    PROCESSING_RETRY_DELAY_MS: '20',
+    INVOCATION_TIMEOUT_MS: '60000',
+    TIMEOUT_MARGIN_MS: '5000',
+    ...overrides,
+  }
+}
+
+function messages(count: number, partitions: number, prefix = 'm'): SampleMessage[] {
+  return Array.from({ length: count }, (_, index) => ({
+    key: `${prefix}-${index}`,
+    value: JSON.stringify({ index }),
+    partition: index % partitions,
+  }))
+}
+
+/** Records the row and asserts the two figures that must always be 0. */
+function record(row: Tally, finished = true): Tally {
+  rows.push(row)
+  console.log(formatTable([row]))
+  expect(row.lost, `${row.scenario}: lost`).toBe(0)
+  expect(row.offsetsRegressed, `${row.scenario}: offsets regressed`).toBe(0)
+  expect(row.unexpected, `${row.scenario}: processed messages that are not in the topic`).toBe(0)
+  if (finished) expect(row.pending, `${row.scenario}: messages left unconsumed`).toBe(0)
+  return row
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const randomBetween = (low: number, high: number) => low + Math.floor(Math.random() * (high - low + 1))
+
+/** Invokes until a run actually starts consuming (not `lease-held`), with `options`. */
+async function invokeHoldingLease(scenario: FaultScenario, options: Parameters<FaultScenario['invoke']>[0]) {
+  for (;;) {
+    const outcome = await scenario.invoke(options)
+    if (outcome.report?.stopReason !== 'lease-held') return outcome
+    await sleep(500)
+  }
+}
+
+describe('fault suite', () => {
+  it('SIGKILL of the running process mid-batch, five times in a row', async () => {
+    // Prepare
+    const topic = await freshTopic(3)
+    await produce(topic, messages(3000, 3))
+    const scenario = new FaultScenario(
+      'SIGKILL mid-batch, 5 times in a row',
+      topic,
+      consumerEnv({ FAULT_SLOW_MS: '1' }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    // Act
+    const killed: RunOutcome[] = []
+    for (let kill = 0; kill < 5; kill++) {
+      const count = randomBetween(150, 550)
+      killed.push(
+        await invokeHoldingLease(scenario, { whenProcessed: { count, action: (run) => run.kill() } }),
+      )
+    }
+    await scenario.untilCaughtUp()
+
+    // Assess
+    const kills = killed.filter((outcome) => outcome.killed).length
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+    )
+    expect(kills).toBeGreaterThanOrEqual(4)
+    expect(row.processed).toBe(3000)
+    // Each kill repeats at most one checkpoint's worth.
+    expect(row.duplicates).toBeLessThanOrEqual(kills * CHECKPOINT_EVERY_MESSAGES)
+  })
+
+  it('broker stopped and started mid-run', async () => {
+    const broker = await startKafkaBroker()
+    let restarted: KafkaBroker | undefined
+    try {
+      const bootstrapServers = broker.bootstrapServers
+      const topic = `restart-${Date.now()}`
+      await createTopic({ bootstrapServers: [bootstrapServers], topic, partitions: 2 })
+      const sender = createSender([bootstrapServers])
+      await sender.send(topic, messages(2000, 2))
+      await sender.close()
+      const scenario = new FaultScenario(
+        'broker stopped and started mid-run',
+        topic,
+        consumerEnv({ KAFKA_BOOTSTRAP_SERVERS: bootstrapServers, FAULT_SLOW_MS: '2' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+      let restart: Promise<void> | undefined
+
+      const first = await scenario.invoke({
+        whenProcessed: {
+          count: 300,
+          action: () => {
+            restart = (async () => {
+              await broker.stop({ keepData: true })
+              await sleep(1000)
+              restarted = await startKafkaBroker({
+                port: broker.port,
+                controllerPort: broker.controllerPort,
+                dataDir: broker.dataDir,
+              })
+            })()
+          },
+        },
+      })
+      await restart
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(bootstrapServers, topic), [], await watch.stop()),
+      )
+      console.log(
+        `  the run during the restart: ${first.report ? `resumed and ended ${first.report.stopReason}` : `saved and failed: ${first.failure?.message}`}`,
+      )
+      expect(row.processed).toBe(2000)
+    } finally {
+      await (restarted ?? broker).stop()
+      // The first broker kept its data for the restart; nothing needs it now.
+      await rm(dirname(broker.dataDir), { recursive: true, force: true })
+    }
+  })
+
+  for (const count of [2, 5]) {
+    it(`${count} invocations started at the same moment`, async () => {
+      const topic = await freshTopic(2)
+      await produce(topic, messages(1000, 2))
+      const scenario = new FaultScenario(
+        `${count} invocations at the same moment`,
+        topic,
+        consumerEnv({ FAULT_SLOW_MS: '1', LEASE_DURATION_MS: '5000' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      const outcomes = await scenario.invokeTogether(count)
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      const held = outcomes.filter((outcome) => outcome.report?.stopReason === 'lease-held').length
+      console.log(`  ${held} of ${count} found the lease held and returned at once`)
+      expect(outcomes.every((outcome) => outcome.code === 0)).toBe(true)
+      expect(held).toBeGreaterThanOrEqual(1)
+      // The lease lets one run consume at a time: nothing is processed twice.
+      expect(row.duplicates).toBe(0)
+    })
+  }
+
+  it('a processor that throws on some messages (retried, then dead-lettered to SQS)', async () => {
+    const topic = await freshTopic(2)
+    const queueUrl = await freshQueue()
+    const kinds = (index: number) => (index % 50 === 7 ? 'fail' : index % 20 === 3 ? 'flaky' : 'ok')
+    await produce(
+      topic,
+      Array.from({ length: 500 }, (_, index) => ({
+        key: `${kinds(index)}-${index}`,
+        value: JSON.stringify({ index }),
+        partition: index % 2,
+      })),
+    )
+    const scenario = new FaultScenario(
+      'processor throws on some messages',
+      topic,
+      consumerEnv({
+        DEAD_LETTER_QUEUE_URL: queueUrl,
+        FAULT_FAIL_KEYS: '^fail-',
+        FAULT_FLAKY_KEYS: '^flaky-',
+      }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    await scenario.untilCaughtUp()
+
+    const letters = await collectDeadLetters({ sqs: { endpoint: services().sqsEndpoint, queueUrl } })
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), letters, await watch.stop()),
+    )
+    expect(row.deadLettered).toBe(10)
+    expect(row.processed).toBe(490)
+  })
+
+  const BIG = 1_000_000
+  const badMessages = () => [
+    { key: 'good-0', value: Buffer.from('{"n":0}'), partition: 0 },
+    { key: 'not-utf8', value: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), partition: 0 },
+    { key: 'not-json', value: Buffer.from('{"n":'), partition: 0 },
+    { key: 'empty', value: Buffer.alloc(0), partition: 0 },
+    { key: 'tombstone', value: null, partition: 0 },
+    { key: 'big-json', value: Buffer.from(JSON.stringify({ blob: 'x'.repeat(BIG - 12) })), partition: 0 },
+    { key: 'big-binary', value: Buffer.alloc(BIG, 0xff), partition: 0 },
+    { key: 'good-1', value: Buffer.from('{"n":1}'), partition: 0 },
+  ]
+  const bigTopic = { 'max.message.bytes': String(4 * 1024 * 1024) }
+
+  it('every kind of bad message, dead-lettered to SQS (letters too large for SQS to the topic)', async () => {
+    const topic = await freshTopic(1, bigTopic)
+    const dlqTopic = await freshTopic(1, bigTopic)
+    const queueUrl = await freshQueue()
+    await produceRaw(services().bootstrapServers, topic, badMessages())
+    const scenario = new FaultScenario(
+      'every kind of bad message (SQS + topic for >1 MiB)',
+      topic,
+      consumerEnv({ DEAD_LETTER_QUEUE_URL: queueUrl, DEAD_LETTER_TOPIC: dlqTopic }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    await scenario.untilCaughtUp()
+
+    const inQueue = await collectDeadLetters({ sqs: { endpoint: services().sqsEndpoint, queueUrl } })
+    const inTopic = await collectDeadLetters({
+      topic: { bootstrapServers: services().bootstrapServers, topic: dlqTopic },
+    })
+    const row = record(
+      await tally(
+        scenario,
+        await readTopic(services().bootstrapServers, topic),
+        [...inQueue, ...inTopic],
+        await watch.stop(),
+      ),
+    )
+    const keys = new Map(scenario.processedLog().map((entry) => [entry.offset, entry.key]))
+    expect([...keys.values()].sort()).toEqual(['big-json', 'good-0', 'good-1', 'tombstone'])
+    expect(inQueue.map((letter) => letter.offset)).toEqual([1, 2, 3])
+    expect(inTopic.map((letter) => letter.offset)).toEqual([6])
+    expect(row.deadLettered).toBe(4)
+  })
+
+  it('every kind of bad message, dead-lettered to a Kafka topic only', async () => {
+    const topic = await freshTopic(1, bigTopic)
+    const dlqTopic = await freshTopic(1, bigTopic)
+    await produceRaw(services().bootstrapServers, topic, badMessages())
+    const scenario = new FaultScenario(
+      'every kind of bad message (Kafka topic)',
+      topic,
+      consumerEnv({ DEAD_LETTER_TOPIC: dlqTopic }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    await scenario.untilCaughtUp()
+
+    const letters = await collectDeadLetters({
+      topic: { bootstrapServers: services().bootstrapServers, topic: dlqTopic },
+    })
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), letters, await watch.stop()),
+    )
+    expect(letters.map((letter) => letter.offset)).toEqual([1, 2, 3, 6])
+    expect(row.processed).toBe(4)
+  })
+
+  it('a 1 MB binary poison message with only SQS: its partition stops before it, with a clear error', async () => {
+    const topic = await freshTopic(1, bigTopic)
+    const queueUrl = await freshQueue()
+    await produceRaw(services().bootstrapServers, topic, badMessages())
+    const scenario = new FaultScenario(
+      '1 MB binary, SQS only: stops before it',
+      topic,
+      consumerEnv({ DEAD_LETTER_QUEUE_URL: queueUrl }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    const first = await scenario.invoke()
+    const again = await invokeHoldingLease(scenario, {})
+
+    const letters = await collectDeadLetters({ sqs: { endpoint: services().sqsEndpoint, queueUrl } })
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), letters, await watch.stop()),
+      false,
+    )
+    expect(first.code).toBe(1)
+    expect(first.failure?.message).toContain('partition 0 at offset 6')
+    expect(first.failure?.message).toContain('DEAD_LETTER_TOPIC')
+    expect(again.code).toBe(1)
+    expect(row.pending).toBe(2)
+    expect(row.duplicates).toBe(0)
+  })
+
+  it('DynamoDB unreachable at the start: nothing consumed, a clear error', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().dynamodbEndpoint).port))
+    try {
+      const topic = await freshTopic(2)
+      await produce(topic, messages(500, 2))
+      const scenario = new FaultScenario(
+        'DynamoDB down at start',
+        topic,
+        consumerEnv({ DYNAMODB_ENDPOINT: proxy.endpoint }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      await proxy.block()
+      const down = await scenario.invoke()
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      expect(down.code).toBe(1)
+      expect(down.processed).toBe(0)
+      expect(down.failure?.message).toContain('Could not take the run lease')
+      expect(row.duplicates).toBe(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('DynamoDB unreachable at the save: retries, the invocation fails, the next run reprocesses', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().dynamodbEndpoint).port))
+    try {
+      const topic = await freshTopic(1)
+      await produce(topic, messages(1000, 1))
+      const scenario = new FaultScenario(
+        'DynamoDB down at save',
+        topic,
+        consumerEnv({ DYNAMODB_ENDPOINT: proxy.endpoint, FAULT_SLOW_MS: '3' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      const down = await scenario.invoke({ whenProcessed: { count: 250, action: () => proxy.block() } })
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      expect(down.code).toBe(1)
+      expect(down.failure?.message).toMatch(/DynamoDB table/)
+      expect(row.processed).toBe(1000)
+      expect(row.duplicates).toBeGreaterThan(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('an offset deleted by retention before it was read', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, messages(100, 1, 'early'))
+    const scenario = new FaultScenario(
+      'offset deleted by retention (+30 deleted unread)',
+      topic,
+      consumerEnv(),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    const first = await scenario.invoke({ env: { MAX_MESSAGES: '30' } })
+    await deleteRecords(services().bootstrapServers, topic, 0, 60)
+    await produce(topic, messages(40, 1, 'late'))
+    await scenario.untilCaughtUp()
+
+    // What a consumer could still read: the 30 read before the deletion, and what retention left.
+    const readBefore: Array<Pick<TopicRecord, 'partition' | 'offset'>> = Array.from(
+      { length: 30 },
+      (_, offset) => ({
+        partition: 0,
+        offset,
+      }),
+    )
+    const produced = [...readBefore, ...(await readTopic(services().bootstrapServers, topic))]
+    const row = record(await tally(scenario, produced, [], await watch.stop()))
+    expect(first.report?.count).toBe(30)
+    expect(scenario.runs.map((run) => run.output).join('')).toContain('deleted by retention')
+    expect(row.produced).toBe(110)
+    expect(row.processed).toBe(110)
+  })
+
+  it('a partition added to the topic (START_POSITION=latest: the new one still starts at earliest)', async () => {
+    const topic = await freshTopic(2)
+    const scenario = new FaultScenario('partition added', topic, consumerEnv({ START_POSITION: 'latest' }))
+    const watch = watchOffsets(scenario.consumerId)
+
+    await scenario.untilCaughtUp()
+    await produce(topic, messages(100, 2))
+    await addPartitions(services().bootstrapServers, topic, 3)
+    await produce(
+      topic,
+      Array.from({ length: 50 }, (_, index) => ({
+        key: `new-${index}`,
+        value: '{"new":true}',
+        partition: 2,
+      })),
+    )
+    await scenario.untilCaughtUp()
+
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+    )
+    expect(row.produced).toBe(150)
+    expect(scenario.processedLog().filter((entry) => entry.partition === 2)).toHaveLength(50)
+  })
+
+  it('aborted transactions, and a transaction still open during a run (read_committed)', async () => {
+    const topic = await freshTopic(2)
+    const transactions = transactionalProducer(services().bootstrapServers)
+    const tx = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, index) => ({
+        key: `${prefix}-${index}`,
+        value: JSON.stringify({ prefix, index }),
+        partition: index % 2,
+      }))
+    try {
+      await produce(topic, messages(10, 2, 'plain'))
+      await transactions.transaction(topic, tx('committed', 20), 'commit')
+      await transactions.transaction(topic, tx('aborted', 15), 'abort')
+      await produce(topic, messages(10, 2, 'plain-after'))
+      await transactionsSettled(services().bootstrapServers, topic)
+      const commitLater = await transactions.open(topic, tx('open', 10))
+      const scenario = new FaultScenario('aborted transactions (and one open)', topic, consumerEnv())
+      const watch = watchOffsets(scenario.consumerId)
+
+      const whileOpen = await scenario.invoke()
+      await commitLater('commit')
+      await transactions.transaction(topic, tx('aborted-late', 5), 'abort')
+      await transactionsSettled(services().bootstrapServers, topic)
+      await scenario.untilCaughtUp()
+      const afterwards = await invokeHoldingLease(scenario, {})
+
+      // Committed: everything but what the test aborted (read_uncommitted shows both).
+      const committed = (await readTopic(services().bootstrapServers, topic)).filter(
+        (message) => !message.key?.toString().startsWith('aborted'),
+      )
+      const row = record(await tally(scenario, committed, [], await watch.stop()))
+      const keys = scenario.processedLog().map((entry) => entry.key)
+      expect(keys.filter((key) => key.startsWith('aborted'))).toEqual([])
+      expect(row.produced).toBe(50)
+      expect(row.processed).toBe(50)
+      // The open transaction ends the first run at the last stable offset: it neither waits nor loops.
+      expect(whileOpen.report?.stopReason).toBe('caught-up')
+      expect(whileOpen.report?.count).toBe(40)
+      expect(afterwards.report).toMatchObject({ count: 0, offsetsWritten: 0 })
+    } finally {
+      await transactions.close()
+    }
+  })
+
+  it('runs that hit their time budget with a slow processor', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, messages(300, 1))
+    const timeoutMs = 4000
+    const scenario = new FaultScenario(
+      'time budget hit, slow processor (20 ms/msg)',
+      topic,
+      consumerEnv({
+        FAULT_SLOW_MS: '20',
+        INVOCATION_TIMEOUT_MS: String(timeoutMs),
+        TIMEOUT_MARGIN_MS: '1500',
+      }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    // Like Lambda, kill a run that outlives its timeout (plus the process's own start-up).
+    for (let run = 0; run < 20; run++) {
+      const outcome = await scenario.invoke({ killAfterMs: timeoutMs + 3000 })
+      if (outcome.report?.stopReason === 'caught-up' && outcome.report.partitions.every((p) => p.lag === 0))
+        break
+    }
+
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+    )
+    const reasons = scenario.runs.map((run) => run.report?.stopReason ?? (run.killed ? 'killed' : 'failed'))
+    console.log(`  runs: ${reasons.join(', ')}`)
+    expect(reasons.filter((reason) => reason === 'deadline').length).toBeGreaterThanOrEqual(1)
+    expect(row.processed).toBe(300)
+  })
+})

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest'
+import { type DeliveryContext, deliverRecords, type Outcome } from '../../../src/cycle/deliver-records.ts'
+import type { KafkaMessage, Processor } from '../../../src/processing/message.ts'
+import { InMemoryDeadLetterSink, RecordingLogger, RecordingMetrics, record } from '../../support/fakes.ts'
+
+function context(processor: Processor, overrides: Partial<DeliveryContext> = {}) {
+  const done: Array<[number, Outcome]> = []
+  const deadLetters = new InMemoryDeadLetterSink()
+  const base: DeliveryContext = {
+    topic: 'orders',
+    consumerId: 'group_orders',
+    partition: 0,
+    processor,
+    deadLetters,
+    policy: { attempts: 2, retryDelayMs: 5 },
+    logger: new RecordingLogger(),
+    metrics: new RecordingMetrics(),
+    clock: () => 0,
+    sleep: async () => {},
+    deadline: Number.POSITIVE_INFINITY,
+    shouldStop: () => false,
+    onDone: async (offset, outcome) => void done.push([offset, outcome]),
+    ...overrides,
+  }
+  return { context: base, done, deadLetters }
+}
+
+const json = (offset: number) => record(offset, JSON.stringify({ offset }))
+
+describe('deliverRecords with a batch processor', () => {
+  it('hands each run of decodable records to the processor as one batch, dead-lettering the undecodable between them', async () => {
+    const batches: number[][] = []
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context({
+      processBatch: (messages) => void batches.push(messages.map((message) => message.offset)),
+    })
+
+    const result = await deliverRecords([json(0), json(1), record(2, 'oops'), json(3), json(4)], ctx)
+
+    expect(result).toEqual({ complete: true })
+    expect(batches).toEqual([
+      [0, 1],
+      [3, 4],
+    ])
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'processed'],
+      [2, 'dead-lettered'],
+      [3, 'processed'],
+      [4, 'processed'],
+    ])
+    expect(deadLetters.letters.map((letter) => [letter.offset, letter.reason])).toEqual([[2, 'not-json']])
+  })
+
+  it('takes a batch that keeps failing apart, and dead-letters only the message that fails alone', async () => {
+    const calls: number[][] = []
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context({
+      processBatch: (messages: ReadonlyArray<KafkaMessage>) => {
+        calls.push(messages.map((message) => message.offset))
+        if (messages.some((message) => message.offset === 1)) throw new Error('order 1 is invalid')
+      },
+    })
+
+    const result = await deliverRecords([json(0), json(1), json(2)], ctx)
+
+    expect(result.complete).toBe(true)
+    expect(calls).toEqual([[0, 1, 2], [0, 1, 2], [0], [1], [1], [2]])
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'dead-lettered'],
+      [2, 'processed'],
+    ])
+    expect(deadLetters.letters[0]).toMatchObject({ offset: 1, attempts: 2, reason: 'processing-failed' })
+  })
+
+  it('without a destination, stops before the first message that fails alone', async () => {
+    const { context: ctx, done } = context(
+      {
+        processBatch: (messages) => {
+          if (messages.some((message) => message.offset === 1)) throw new Error('order 1 is invalid')
+        },
+      },
+      { deadLetters: undefined },
+    )
+
+    const result = await deliverRecords([json(0), json(1), json(2)], ctx)
+
+    expect(result).toMatchObject({ complete: false, failure: { offset: 1, reason: 'order 1 is invalid' } })
+    expect(done).toEqual([[0, 'processed']])
+  })
+})
+
+describe('deliverRecords with a message processor', () => {
+  it('waits longer before each retry: the delay doubles', async () => {
+    const waits: number[] = []
+    const { context: ctx } = context(
+      {
+        process: () => {
+          throw new Error('down')
+        },
+      },
+      { policy: { attempts: 4, retryDelayMs: 100 }, sleep: async (ms) => void waits.push(ms) },
+    )
+
+    await deliverRecords([json(0)], ctx)
+
+    expect(waits).toEqual([100, 200, 400])
+  })
+
+  it('succeeds on a retry without dead-lettering anything', async () => {
+    let calls = 0
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context({
+      process: () => {
+        if (++calls === 1) throw new Error('blip')
+      },
+    })
+
+    const result = await deliverRecords([json(0)], ctx)
+
+    expect(result.complete).toBe(true)
+    expect(done).toEqual([[0, 'processed']])
+    expect(deadLetters.letters).toHaveLength(0)
+  })
+
+  it('stops before the next message when asked to', async () => {
+    let stop = false
+    const { context: ctx, done } = context(
+      {
+        process: () => {
+          stop = true
+        },
+      },
+      { shouldStop: () => stop },
+    )
+
+    const result = await deliverRecords([json(0), json(1)], ctx)
+
+    expect(result).toEqual({ complete: false })
+    expect(done).toEqual([[0, 'processed']])
+  })
+})
