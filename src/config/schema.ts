@@ -331,6 +331,14 @@ export const settings = {
       .pipe(z.enum(['true', 'false']))
       .transform((flag) => flag === 'true'),
   }),
+  partitionLagMetrics: setting({
+    key: 'PARTITION_LAG_METRICS',
+    description:
+      'In Lambda, also publish the lag of each partition (metric `OffsetLag`, dimension `partition`) for the dashboard; each partition is one CloudWatch custom metric, billed monthly. `MaxOffsetLag` is always published.',
+    defaultValue: 'true',
+    expected: 'true or false',
+    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+  }),
 } as const
 
 type Settings = typeof settings

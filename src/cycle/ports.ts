@@ -106,9 +106,17 @@ export interface RunLease {
   release(owner: string, now: number): Promise<void>
 }
 
-/** Counters for operators (CloudWatch metrics in Lambda). Names are PascalCase, e.g. `OffsetOutOfRange`. */
+/** Metrics for operators (CloudWatch metrics in Lambda). Names are PascalCase, e.g. `OffsetOutOfRange`. */
 export interface Metrics {
+  /** Adds to a counter for this invocation. */
   count(name: string, value: number): void
+  /** One value of a measurement (a lag, a duration), optionally under extra dimensions (`partition`). */
+  measure(
+    name: string,
+    value: number,
+    unit: 'Count' | 'Milliseconds',
+    dimensions?: Readonly<Record<string, string>>,
+  ): void
 }
 
 export type LogAttributes = Record<string, unknown>

@@ -207,7 +207,7 @@ class CycleRun {
     this.#options = options
     this.#clock = deps.clock ?? Date.now
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
-    this.#metrics = deps.metrics ?? { count: () => {} }
+    this.#metrics = deps.metrics ?? { count: () => {}, measure: () => {} }
     this.#startedAt = this.#clock()
     this.#lastCheckpointAt = this.#startedAt
   }

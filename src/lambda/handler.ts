@@ -10,6 +10,8 @@
  * error, its report saying so (`stopReason: 'lease-held'`).
  */
 import { randomUUID } from 'node:crypto'
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
+import type { Context } from 'aws-lambda'
 import {
   type Config,
   consumerIdOf,
@@ -22,6 +24,7 @@ import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
 import type { Logger, Metrics } from '../cycle/ports.ts'
 import { type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
+import { recordRunMetrics } from '../cycle/run-metrics.ts'
 import { messageOf } from '../errors.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
@@ -72,6 +75,8 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
   let runtime: Runtime | undefined
   let logger: Logger | undefined
   let metrics: (Metrics & { publish?(): void }) | undefined
+  /** Set when the handler logs through its own Powertools Logger: it gets each invocation's context. */
+  let powertools: PowertoolsLogger | undefined
 
   const start = async () => {
     const env = options.env ?? process.env
@@ -82,7 +87,13 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       ;(options.logger ?? createPowertoolsLogger('INFO').logger).error(messageOf(error))
       throw error
     }
-    logger = options.logger ?? createPowertoolsLogger(config.logLevel).logger
+    if (options.logger) {
+      logger = options.logger
+    } else {
+      const created = createPowertoolsLogger(config.logLevel)
+      logger = created.logger
+      powertools = created.powertools
+    }
     for (const key of unknownKeys(env)) {
       logger.warn('Ignoring an environment variable this consumer does not know; is it a typo?', { key })
     }
@@ -106,6 +117,8 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
 
   const handler = async (_event: unknown, context: InvocationContext): Promise<RunReport> => {
     const { runtime: current, logger: log } = runtime && logger ? { runtime, logger } : await start()
+    // In Lambda: every line carries the request id, the function and whether this is a cold start.
+    if (powertools && isLambdaContext(context)) powertools.addContext(context)
     const { config } = current
     const remainingMs = context.getRemainingTimeInMillis()
     // Never let the margin eat the whole invocation: at most half of the time left.
@@ -151,7 +164,10 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       metrics?.publish?.()
       throw error
     }
-    metrics?.publish?.()
+    if (metrics) {
+      recordRunMetrics(metrics, summary, { partitionLag: config.partitionLagMetrics })
+      metrics.publish?.()
+    }
     const report = reportOf(summary)
     log.info(
       summary.stopReason === 'lease-held' ? 'Run skipped: another run holds the lease' : 'Run summary',
@@ -173,6 +189,10 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       runtime = undefined
     },
   })
+}
+
+function isLambdaContext(context: InvocationContext): context is InvocationContext & Context {
+  return 'functionName' in context && 'invokedFunctionArn' in context
 }
 
 function reportOf(summary: CycleSummary): RunReport {

@@ -27,6 +27,13 @@ import type { LeaseAcquisition, RunLease } from '../cycle/ports.ts'
 import type { OffsetTableKey } from './dynamodb-offset-store.ts'
 import { OffsetStoreError } from './errors.ts'
 
+export interface LeaseState {
+  readonly holder: string
+  /** Milliseconds since the epoch; in the past when the last holder released it or died. */
+  readonly expiresAt: number
+  readonly acquiredAt?: string
+}
+
 /** The sort key of the lease item. */
 export const LEASE_PARTITION = -1
 
@@ -71,6 +78,17 @@ export class DynamoDbRunLease implements RunLease {
   async release(owner: string, now: number): Promise<void> {
     await this.#putIfOwner('release the run lease', owner, now, now)
     this.#acquiredAt.delete(owner)
+  }
+
+  /** Who holds the lease and until when, as stored (for `lkc status`, `reset` and `doctor`); none: never taken. */
+  async current(): Promise<LeaseState | undefined> {
+    const item = await this.#read()
+    if (item?.lease_owner?.S === undefined) return undefined
+    return {
+      holder: item.lease_owner.S,
+      expiresAt: Number(item.lease_expires_at?.N ?? 0),
+      ...(item.lease_acquired_at?.S && { acquiredAt: item.lease_acquired_at.S }),
+    }
   }
 
   async #putIfOwner(what: string, owner: string, expiresAt: number, now: number): Promise<boolean> {

@@ -35,6 +35,8 @@ export interface DoctorProbes {
   describeTable(table: string): Promise<TableDescription>
   /** One read of the stored offsets (the run's first call). */
   readOffsets(): Promise<number>
+  /** The run lease as stored; `undefined` when it was never taken. */
+  lease(): Promise<{ holder: string; expiresAt: number } | undefined>
 }
 
 const SEED_KEYS = [
@@ -211,7 +213,40 @@ export async function runDoctor(
   } else {
     results.push({ check: 'offsets read', verdict: 'skip', detail: 'needs the table' })
   }
+  results.push(
+    dynamodbUsable
+      ? await leaseCheck(probes)
+      : { check: 'run lease', verdict: 'skip', detail: 'needs the table' },
+  )
   return results
+}
+
+async function leaseCheck(probes: DoctorProbes): Promise<CheckResult> {
+  try {
+    const lease = await probes.lease()
+    if (lease === undefined) return { check: 'run lease', verdict: 'ok', detail: 'free (never taken)' }
+    const until = new Date(lease.expiresAt).toISOString()
+    if (lease.expiresAt <= Date.now()) {
+      return {
+        check: 'run lease',
+        verdict: 'ok',
+        detail: `free (last held by ${lease.holder} until ${until})`,
+      }
+    }
+    return {
+      check: 'run lease',
+      verdict: 'warn',
+      detail: `held by ${lease.holder} until ${until}`,
+      fix: 'a run is in progress (normal while scheduled); if that run crashed, the lease frees itself at that time: no need to edit the table',
+    }
+  } catch (error) {
+    return {
+      check: 'run lease',
+      verdict: 'fail',
+      detail: messageOf(error),
+      fix: 'grant dynamodb:GetItem on the table',
+    }
+  }
 }
 
 export function formatDoctor(results: readonly CheckResult[], color = false): string {

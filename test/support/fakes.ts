@@ -213,7 +213,16 @@ export class InMemoryDeadLetterSink implements DeadLetterSink {
 
 export class RecordingMetrics implements Metrics {
   readonly counts = new Map<string, number>()
+  readonly measurements: Array<{
+    name: string
+    value: number
+    unit: string
+    dimensions?: Record<string, string>
+  }> = []
   count(name: string, value: number) {
     this.counts.set(name, (this.counts.get(name) ?? 0) + value)
+  }
+  measure(name: string, value: number, unit: string, dimensions?: Readonly<Record<string, string>>) {
+    this.measurements.push({ name, value, unit, ...(dimensions && { dimensions: { ...dimensions } }) })
   }
 }

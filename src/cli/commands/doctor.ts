@@ -10,7 +10,7 @@ export const doctorCommand: Command = {
     '',
     'Checks everything a run needs, one line each with a verdict and the fix: the config, the',
     'Kafka broker (reachable, authenticated), the topic and its partitions, DynamoDB credentials,',
-    'the offsets table and its key schema, and reading the offsets. Writes nothing.',
+    'the offsets table and its key schema, reading the offsets, and the run lease. Writes nothing.',
     'Exit code 0 when nothing failed, 1 otherwise.',
   ].join('\n'),
   options: { json: { type: 'boolean' } },
@@ -55,6 +55,7 @@ export const doctorCommand: Command = {
           async readOffsets() {
             return (await current.offsets.read()).size
           },
+          lease: () => current.lease.current(),
         }
       })
     } finally {

@@ -20,8 +20,8 @@ export const resetCommand: Command = {
     '  --partition P       only partition P',
     '  --yes               do not ask (for scripts)',
     '',
-    'Each write is conditional on the offset shown in the plan: if a run saves in between,',
-    'that partition is left alone and reported.',
+    'Refuses while a run holds the lease. Each write is conditional on the offset shown in the',
+    'plan: if a run saves in between, that partition is left alone and reported.',
   ].join('\n'),
   options: { to: { type: 'string' }, partition: { type: 'string' }, yes: { type: 'boolean' } },
   readsConfig: true,
@@ -66,6 +66,16 @@ export const resetCommand: Command = {
       if (changes.length === 0) {
         process.stdout.write('Nothing to change.\n')
         return 0
+      }
+      // A running invocation would save over the reset (its writes are conditional, so it would
+      // fail them and reprocess), or the reset would race its checkpoints: refuse while it runs.
+      const lease = await runtime.lease.current()
+      if (lease !== undefined && lease.expiresAt > Date.now()) {
+        process.stderr.write(
+          `Refusing: a run holds the lease (${lease.holder}) until ${new Date(lease.expiresAt).toISOString()}. ` +
+            "Wait for it to end and try again, or pause the schedule first. A crashed run's lease expires by itself then.\n",
+        )
+        return 1
       }
       if (!options.yes && !(await confirm(`Apply to ${changes.length} partition(s)? [y/N] `))) {
         process.stdout.write('Nothing changed.\n')

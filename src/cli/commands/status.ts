@@ -1,5 +1,6 @@
 import { consumerIdOf, loadConfig } from '../../config/schema.ts'
 import { parseInterval } from '../../local/scheduler.ts'
+import type { LeaseState } from '../../offsets/dynamodb-run-lease.ts'
 import { type PartitionStatus, readPartitionStatus } from '../../operations/partition-status.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, stringOption, UsageError } from '../command.ts'
@@ -9,7 +10,8 @@ export const statusCommand: Command = {
     'Usage: lkc status [--json] [--watch [--every <interval>]]',
     '',
     "Reads the offsets table and the topic's watermarks (nothing is written) and prints one row",
-    'per partition: the stored offset, the log end offset, the lag and when the offset was saved.',
+    'per partition: the stored offset, the log end offset, the lag and when the offset was saved;',
+    'then who holds the run lease, until when.',
     '',
     'Options:',
     '  --json              the same as JSON, for scripts',
@@ -26,19 +28,20 @@ export const statusCommand: Command = {
     const runtime = await createRuntime(config, env)
     const consumerId = consumerIdOf(config)
     const render = async () => {
-      const rows = await readPartitionStatus(
-        runtime.source,
-        runtime.offsets,
-        config.kafkaTopic,
-        config.startPosition,
-      )
+      const [rows, lease] = await Promise.all([
+        readPartitionStatus(runtime.source, runtime.offsets, config.kafkaTopic, config.startPosition),
+        runtime.lease.current(),
+      ])
+      const view = {
+        consumerId,
+        table: config.dynamodbTable,
+        topic: config.kafkaTopic,
+        lease: lease ?? null,
+        partitions: rows,
+      }
       return options.json
-        ? JSON.stringify(
-            { consumerId, table: config.dynamodbTable, topic: config.kafkaTopic, partitions: rows },
-            null,
-            2,
-          )
-        : formatStatus(consumerId, config.dynamodbTable, rows)
+        ? JSON.stringify(view, null, 2)
+        : `${formatStatus(consumerId, config.dynamodbTable, rows)}\n${formatLease(lease)}`
     }
     try {
       if (!options.watch) {
@@ -108,6 +111,15 @@ export function formatStatus(
     line(header),
     ...body.map(line),
   ].join('\n')
+}
+
+/** `lease: held by <run> until <time> (28 s left)`, or free, naming the last holder. */
+export function formatLease(lease: LeaseState | undefined, now = Date.now()): string {
+  if (lease === undefined) return 'lease: free (never taken)'
+  const until = new Date(lease.expiresAt).toISOString()
+  return lease.expiresAt > now
+    ? `lease: held by ${lease.holder} until ${until} (${Math.ceil((lease.expiresAt - now) / 1000)} s left)`
+    : `lease: free (last held by ${lease.holder}, until ${until})`
 }
 
 function ago(ms: number): string {

@@ -2,8 +2,17 @@
 import { spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { DynamoDbRunLease } from '../../../src/offsets/dynamodb-run-lease.ts'
 import { lkc } from '../../support/cli.ts'
-import { consumerEnv, freshTopic, numberedMessages, produce, storedItems } from '../../support/services.ts'
+import {
+  consumerEnv,
+  dynamodb,
+  freshTopic,
+  numberedMessages,
+  produce,
+  services,
+  storedItems,
+} from '../../support/services.ts'
 
 describe('lkc doctor', () => {
   it('passes every check against a working setup and exits 0', async () => {
@@ -61,6 +70,30 @@ describe('lkc reset', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('pass --yes')
     expect(result.stdout).toContain('Nothing changed.')
+  })
+
+  it('refuses while a run holds the lease, and status names the holder', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(5, 1))
+    const env = consumerEnv(topic)
+    await lkc(['run'], env)
+    const client = dynamodb()
+    const lease = new DynamoDbRunLease(client, {
+      table: services().table,
+      topic,
+      groupId: 'lambda-consumer-group',
+    })
+    await lease.acquire('run-in-progress', Date.now(), 60_000)
+
+    const reset = await lkc(['reset', '--to', 'earliest', '--yes'], env)
+    const status = await lkc(['status'], env)
+    const items = await storedItems(`lambda-consumer-group_${topic}`)
+    client.destroy()
+
+    expect(reset.code).toBe(1)
+    expect(reset.stderr).toContain('Refusing: a run holds the lease (run-in-progress)')
+    expect(items.find((item) => item.partition === 0)?.offset).toBe(4)
+    expect(status.stdout).toMatch(/lease: held by run-in-progress until \S+ \(\d+ s left\)/)
   })
 
   it('rejects a bad target with exit code 2 and what is allowed', async () => {

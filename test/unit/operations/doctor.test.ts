@@ -20,6 +20,7 @@ function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
       ],
     }),
     readOffsets: async () => 3,
+    lease: async () => undefined,
     ...overrides,
   }
 }
@@ -38,6 +39,21 @@ describe('runDoctor', () => {
       'dynamodb credentials': 'ok',
       'dynamodb table': 'ok',
       'offsets read': 'ok',
+      'run lease': 'ok',
+    })
+  })
+
+  it('warns about a lease held by a run, with when it frees itself', async () => {
+    const expiresAt = Date.now() + 30_000
+    const results = await runDoctor(env, async () =>
+      probes({ lease: async () => ({ holder: 'run-42', expiresAt }) }),
+    )
+
+    expect(results.at(-1)).toMatchObject({
+      check: 'run lease',
+      verdict: 'warn',
+      detail: `held by run-42 until ${new Date(expiresAt).toISOString()}`,
+      fix: expect.stringContaining('frees itself'),
     })
   })
 

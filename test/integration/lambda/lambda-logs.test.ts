@@ -1,0 +1,75 @@
+/**
+ * What the function writes to CloudWatch Logs, read from a real process: Powertools JSON lines
+ * with the request id and the cold-start flag, exactly one summary line per invocation, and
+ * the embedded-metric-format documents the dashboard and alarms read.
+ */
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { consumerEnv, freshTopic, numberedMessages, produce } from '../../support/services.ts'
+
+function invokeTwiceAsLambda(env: Record<string, string>): Promise<Array<Record<string, unknown>>> {
+  return new Promise((done, fail) => {
+    execFile(
+      process.execPath,
+      [resolve(import.meta.dirname, '../../support/invoke-as-lambda.ts')],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) return fail(new Error(`${error.message}\n${stderr}`))
+        done(
+          stdout
+            .split('\n')
+            .filter((line) => line.startsWith('{'))
+            .map((line) => JSON.parse(line) as Record<string, unknown>),
+        )
+      },
+    )
+  })
+}
+
+describe("the function's logs and metrics in Lambda", () => {
+  it('writes JSON lines with request id and cold start, one summary per invocation, and EMF metrics', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(6, 2))
+
+    const lines = await invokeTwiceAsLambda({
+      ...consumerEnv(topic, { LOG_LEVEL: 'INFO' }),
+      // What Lambda sets for an on-demand function.
+      AWS_LAMBDA_FUNCTION_NAME: 'kafka-consumer-lambda',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'us-east-1',
+    })
+
+    const summaries = lines.filter((line) => line.message === 'Run summary')
+    expect(summaries).toHaveLength(2)
+    expect(summaries.map((line) => [line.function_request_id, line.cold_start])).toEqual([
+      ['request-1', true],
+      ['request-2', false],
+    ])
+    expect(summaries[0]).toMatchObject({ level: 'INFO', service: 'kafka-consumer-lambda', count: 6, topic })
+    expect(summaries[1]).toMatchObject({ count: 0 })
+    const perMessage = lines.filter((line) => line.message === 'Processed message')
+    expect(perMessage).toHaveLength(6)
+    expect(perMessage[0]).toMatchObject({
+      topic,
+      partition: expect.any(Number),
+      offset: 0,
+      function_request_id: 'request-1',
+    })
+
+    const metricDocuments = lines.filter((line) => '_aws' in line)
+    const metricNames = metricDocuments.flatMap((line) =>
+      (
+        line._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }
+      ).CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+    )
+    for (const name of ['MessagesProcessed', 'RunDuration', 'RunSucceeded', 'MaxOffsetLag', 'OffsetLag']) {
+      expect(metricNames).toContain(name)
+    }
+    const firstRun = metricDocuments.find((line) => 'MessagesProcessed' in line)
+    expect(firstRun).toMatchObject({ MessagesProcessed: 6, topic })
+    expect(metricDocuments.filter((line) => 'OffsetLag' in line).map((line) => line.partition)).toEqual(
+      expect.arrayContaining(['0', '1']),
+    )
+  })
+})

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import type { CycleSummary } from '../../../src/cycle/run-cycle.ts'
+import { recordRunMetrics } from '../../../src/cycle/run-metrics.ts'
+import { RecordingMetrics } from '../../support/fakes.ts'
+
+const summary = (overrides: Partial<CycleSummary> = {}): CycleSummary =>
+  ({
+    consumerId: 'g_orders',
+    topic: 'orders',
+    partitions: [
+      { partition: 0, fromOffset: 0, toOffset: 9, count: 10, lag: 5 },
+      { partition: 1, fromOffset: 0, toOffset: 3, count: 4, lag: 40 },
+    ],
+    count: 14,
+    stopReason: 'max-messages',
+    failures: [],
+    conflicts: [],
+    offsetsWritten: 2,
+    durationMs: 123,
+    ...overrides,
+  }) as CycleSummary
+
+describe('recordRunMetrics', () => {
+  it("records the duration, success, the largest lag and each partition's lag", () => {
+    const metrics = new RecordingMetrics()
+
+    recordRunMetrics(metrics, summary(), { partitionLag: true })
+
+    expect(metrics.measurements).toEqual([
+      { name: 'RunDuration', value: 123, unit: 'Milliseconds' },
+      { name: 'MessagesFailed', value: 0, unit: 'Count' },
+      { name: 'RunSucceeded', value: 1, unit: 'Count' },
+      { name: 'MaxOffsetLag', value: 40, unit: 'Count' },
+      { name: 'OffsetLag', value: 5, unit: 'Count', dimensions: { partition: '0' } },
+      { name: 'OffsetLag', value: 40, unit: 'Count', dimensions: { partition: '1' } },
+    ])
+  })
+
+  it('marks a run with failed messages as not succeeded, and can leave out per-partition lag', () => {
+    const metrics = new RecordingMetrics()
+    const failures = [{ partition: 1, offset: 4, reason: 'not JSON', error: new Error('x') }]
+
+    recordRunMetrics(metrics, summary({ failures }), { partitionLag: false })
+
+    expect(metrics.measurements.find((m) => m.name === 'MessagesFailed')?.value).toBe(1)
+    expect(metrics.measurements.find((m) => m.name === 'RunSucceeded')?.value).toBe(0)
+    expect(metrics.measurements.some((m) => m.name === 'OffsetLag')).toBe(false)
+  })
+
+  it('records only the duration of a run skipped because the lease was held', () => {
+    const metrics = new RecordingMetrics()
+
+    recordRunMetrics(metrics, summary({ stopReason: 'lease-held', partitions: [] }), { partitionLag: true })
+
+    expect(metrics.measurements.map((m) => m.name)).toEqual(['RunDuration'])
+  })
+})
