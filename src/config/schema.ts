@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { ConfigError, type ConfigProblem } from './errors.ts'
+import { securityProblems } from './security-rules.ts'
 
 /** One environment variable: how it is parsed, its default, and what the docs say of it. */
 export interface Setting {
@@ -57,6 +58,17 @@ const topicName = z
   .string()
   .regex(/^[a-zA-Z0-9._-]{1,249}$/)
   .refine((name) => name !== '.' && name !== '..')
+
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'] as const
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number]
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number]
+
+const upperCaseEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((value) => value.trim().toUpperCase())
+    .pipe(z.enum(values))
 
 export const settings = {
   kafkaBootstrapServers: setting({
@@ -223,6 +235,80 @@ export const settings = {
     expected: 'a whole number of milliseconds from 100 to 300000',
     schema: integer(100, 300_000),
   }),
+  kafkaSecurityProtocol: setting({
+    key: 'KAFKA_SECURITY_PROTOCOL',
+    description:
+      'How to reach the brokers: in clear or over TLS, with or without SASL authentication. Amazon MSK: SASL_SSL (IAM or SCRAM) or SSL (mutual TLS).',
+    defaultValue: 'PLAINTEXT',
+    expected: `one of: ${SECURITY_PROTOCOLS.join(', ')}`,
+    schema: upperCaseEnum(SECURITY_PROTOCOLS),
+  }),
+  kafkaSaslMechanism: setting({
+    key: 'KAFKA_SASL_MECHANISM',
+    description:
+      "The SASL mechanism; required with SASL_PLAINTEXT and SASL_SSL. AWS_MSK_IAM signs a token with the function's IAM role (SASL/OAUTHBEARER), refreshed before it expires.",
+    expected: `one of: ${SASL_MECHANISMS.join(', ')}`,
+    schema: upperCaseEnum(SASL_MECHANISMS),
+  }),
+  kafkaSaslUsername: setting({
+    key: 'KAFKA_SASL_USERNAME',
+    description:
+      'The user for PLAIN and SCRAM. Unset: the `username` of the secret (KAFKA_SECRET_ARN or KAFKA_SECRET_FILE).',
+    expected: 'a non-empty name of at most 255 characters',
+    schema: z.string().min(1).max(255),
+  }),
+  kafkaSaslPassword: setting({
+    key: 'KAFKA_SASL_PASSWORD',
+    description:
+      "The password for PLAIN and SCRAM, for local use: never printed. In AWS, keep it in Secrets Manager (KAFKA_SECRET_ARN), not in the function's environment.",
+    secret: true,
+    expected: 'a non-empty password',
+    schema: z.string().min(1),
+  }),
+  kafkaSecretArn: setting({
+    key: 'KAFKA_SECRET_ARN',
+    description:
+      'A Secrets Manager secret holding the Kafka credentials as JSON: `username` and `password` (PLAIN, SCRAM), and/or TLS material as PEM text: `ca`, `cert`, `key`, `keyPassword`. Read at cold start, then cached for KAFKA_SECRET_MAX_AGE_MS.',
+    expected:
+      'a Secrets Manager secret ARN, e.g. "arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_orders-AbCdEf"',
+    schema: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/),
+  }),
+  kafkaSecretFile: setting({
+    key: 'KAFKA_SECRET_FILE',
+    description:
+      'Instead of KAFKA_SECRET_ARN, for local use: a JSON file with the same fields as the secret. Read once at start.',
+    expected: 'a file path, e.g. "./kafka-secret.json"',
+    schema: z.string().min(1),
+  }),
+  kafkaSecretMaxAgeMs: setting({
+    key: 'KAFKA_SECRET_MAX_AGE_MS',
+    description:
+      'How long the secret read from Secrets Manager is reused before it is read again (for new connections; a rotated password is picked up after at most this long).',
+    defaultValue: '300000',
+    expected: 'a whole number of milliseconds from 1000 to 86400000',
+    schema: integer(1000, 86_400_000),
+  }),
+  kafkaSslCaFile: setting({
+    key: 'KAFKA_SSL_CA_FILE',
+    description:
+      "With SSL or SASL_SSL: a PEM file of the CA certificates to trust instead of the system's (a self-hosted cluster's private CA). Unset: the `ca` of the secret, else the system CAs (enough for Amazon MSK). The broker's host name is always checked.",
+    expected: 'a file path, e.g. "./ca.pem"',
+    schema: z.string().min(1),
+  }),
+  kafkaSslCertFile: setting({
+    key: 'KAFKA_SSL_CERT_FILE',
+    description:
+      'Mutual TLS: a PEM file of the client certificate (and its chain). Unset: the `cert` of the secret, else no client certificate.',
+    expected: 'a file path, e.g. "./client.pem"',
+    schema: z.string().min(1),
+  }),
+  kafkaSslKeyFile: setting({
+    key: 'KAFKA_SSL_KEY_FILE',
+    description:
+      'Mutual TLS: a PEM file of the private key of the client certificate. Unset: the `key` of the secret.',
+    expected: 'a file path, e.g. "./client-key.pem"',
+    schema: z.string().min(1),
+  }),
   logLevel: setting({
     key: 'LOG_LEVEL',
     description: "DEBUG also logs each message's content; INFO logs its topic, partition and offset.",
@@ -232,6 +318,18 @@ export const settings = {
       .string()
       .transform((level) => level.toUpperCase())
       .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+  }),
+  logMessageContent: setting({
+    key: 'LOG_MESSAGE_CONTENT',
+    description:
+      "false: the default processor never logs a message's value or headers, not even at DEBUG (topic, partition, offset and key only).",
+    defaultValue: 'true',
+    expected: 'one of: true, false',
+    schema: z
+      .string()
+      .transform((flag) => flag.trim().toLowerCase())
+      .pipe(z.enum(['true', 'false']))
+      .transform((flag) => flag === 'true'),
   }),
   partitionLagMetrics: setting({
     key: 'PARTITION_LAG_METRICS',
@@ -293,6 +391,8 @@ export function loadConfig(env: Environment): Config {
       expected: settings.deadLetterTopic.expected,
     })
   }
+  const failed = new Set(problems.map((problem) => problem.key))
+  problems.push(...securityProblems(config as Partial<Config>, env, failed))
   if (problems.length > 0) throw new ConfigError(problems)
   return config as Config
 }

@@ -10,6 +10,7 @@
  */
 import { Producer } from '@platformatic/kafka'
 import { messageOf } from '../errors.ts'
+import { type KafkaSecurity, PLAINTEXT_SECURITY } from '../kafka/connection-options.ts'
 import { detailOf } from '../kafka/platformatic-kafka-source.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letter.ts'
 import { DeadLetterTooLargeError, DeadLetterWriteError } from './errors.ts'
@@ -19,6 +20,8 @@ export interface KafkaDeadLetterSinkOptions {
   readonly clientId: string
   readonly topic: string
   readonly requestTimeoutMs: number
+  /** TLS and SASL, as for the consumer; default: PLAINTEXT. */
+  readonly security?: KafkaSecurity
 }
 
 /** Header names carried by every letter, after the original headers. */
@@ -46,6 +49,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     this.#topic = options.topic
     this.destination = `Kafka topic ${options.topic}`
     this.#producer = new Producer({
+      ...(options.security ?? PLAINTEXT_SECURITY).client,
       clientId: `${options.clientId}-dead-letters`,
       bootstrapBrokers: [...options.bootstrapServers],
       connectTimeout: options.requestTimeoutMs,

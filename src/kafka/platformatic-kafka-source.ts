@@ -15,6 +15,8 @@ import type {
   KafkaSource,
   PartitionWatermarks,
 } from '../cycle/ports.ts'
+import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
+import { type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
 import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
 
 const READ_COMMITTED = 1
@@ -35,6 +37,8 @@ export interface KafkaSourceOptions {
   readonly fetchMaxBytes: number
   readonly fetchPartitionMaxBytes: number
   readonly fetchMaxWaitMs: number
+  /** TLS and SASL (see connection-options.ts); default: PLAINTEXT. */
+  readonly security?: KafkaSecurity
 }
 
 export interface TopicLayout {
@@ -47,12 +51,16 @@ export class PlatformaticKafkaSource implements KafkaSource {
   readonly #options: KafkaSourceOptions
   readonly #consumer: Consumer
   readonly #layouts = new Map<string, TopicLayout>()
+  readonly #security: KafkaSecurity
+  readonly #connectionErrors: ConnectionErrorRecorder
   /** Topics whose leaders must be asked again, past the client's own metadata cache (a fetch failed). */
   readonly #stale = new Set<string>()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
+    this.#security = options.security ?? PLAINTEXT_SECURITY
     this.#consumer = new Consumer({
+      ...this.#security.client,
       clientId: options.clientId,
       // Required by the client's type; never used: no group is joined and nothing is committed to Kafka.
       groupId: `${options.clientId}-no-group`,
@@ -68,6 +76,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       maxBytes: options.fetchMaxBytes,
       maxWaitTime: options.fetchMaxWaitMs,
     })
+    this.#connectionErrors = new ConnectionErrorRecorder(this.#consumer)
   }
 
   async partitions(topic: string): Promise<number[]> {
@@ -162,6 +171,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       ],
     }
     let response: FetchResponse
+    const started = Date.now()
     try {
       response = await this.#consumer.fetch(options)
     } catch (error) {
@@ -169,7 +179,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
       const partial = outOfRangeResponse(error)
       if (partial === undefined) {
         this.#stale.add(topic)
-        throw this.#unavailable('fetch', error)
+        throw this.#failure('fetch', error, started)
       }
       response = partial
     }
@@ -230,15 +240,24 @@ export class PlatformaticKafkaSource implements KafkaSource {
   }
 
   async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const started = Date.now()
     try {
       return await call()
     } catch (error) {
-      throw this.#unavailable(operation, error)
+      throw this.#failure(operation, error, started)
     }
   }
 
-  #unavailable(operation: string, error: unknown): KafkaUnavailableError {
-    return new KafkaUnavailableError(operation, this.#options.bootstrapServers, detailOf(error), error)
+  /** An authentication or TLS error when that is what happened, else Kafka being unavailable. */
+  #failure(operation: string, error: unknown, started: number): Error {
+    return (
+      securityErrorOf(
+        error,
+        this.#security.auth,
+        this.#options.bootstrapServers,
+        this.#connectionErrors.since(started),
+      ) ?? new KafkaUnavailableError(operation, this.#options.bootstrapServers, detailOf(error), error)
+    )
   }
 }
 

@@ -3,6 +3,8 @@
  * sample JSON messages. The consumer itself never creates topics or writes to Kafka.
  */
 import { Admin, Producer, stringSerializers } from '@platformatic/kafka'
+import { securityErrorOf } from './connection-errors.ts'
+import { type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
 
 export interface TopicSpec {
   readonly bootstrapServers: readonly string[]
@@ -10,11 +12,18 @@ export interface TopicSpec {
   readonly partitions: number
   /** Broker-side topic configs, e.g. `{ 'retention.ms': '1000' }`. */
   readonly configs?: Readonly<Record<string, string>>
+  /** TLS and SASL; default: PLAINTEXT. */
+  readonly security?: KafkaSecurity
 }
 
 /** Creates the topic unless it exists; returns true when it created it. */
 export async function createTopic(spec: TopicSpec): Promise<boolean> {
-  const admin = new Admin({ clientId: 'lkc-admin', bootstrapBrokers: [...spec.bootstrapServers] })
+  const security = spec.security ?? PLAINTEXT_SECURITY
+  const admin = new Admin({
+    ...security.client,
+    clientId: 'lkc-admin',
+    bootstrapBrokers: [...spec.bootstrapServers],
+  })
   try {
     const existing = await admin.listTopics()
     if (existing.includes(spec.topic)) return false
@@ -46,8 +55,13 @@ export interface Sender {
 }
 
 /** A producer for sample data (idempotent, acks=all), sending in batches of `batchSize`. */
-export function createSender(bootstrapServers: readonly string[], batchSize = 5000): Sender {
+export function createSender(
+  bootstrapServers: readonly string[],
+  batchSize = 5000,
+  security: KafkaSecurity = PLAINTEXT_SECURITY,
+): Sender {
   const producer = new Producer({
+    ...security.client,
     clientId: 'lkc-producer',
     bootstrapBrokers: [...bootstrapServers],
     serializers: stringSerializers,
@@ -58,16 +72,20 @@ export function createSender(bootstrapServers: readonly string[], batchSize = 50
   })
   return {
     async send(topic, messages) {
-      for (let start = 0; start < messages.length; start += batchSize) {
-        await producer.send({
-          messages: messages.slice(start, start + batchSize).map((message) => ({
-            topic,
-            key: message.key ?? undefined,
-            value: message.value ?? undefined,
-            ...(message.partition !== undefined && { partition: message.partition }),
-            ...(message.headers && { headers: message.headers }),
-          })),
-        })
+      try {
+        for (let start = 0; start < messages.length; start += batchSize) {
+          await producer.send({
+            messages: messages.slice(start, start + batchSize).map((message) => ({
+              topic,
+              key: message.key ?? undefined,
+              value: message.value ?? undefined,
+              ...(message.partition !== undefined && { partition: message.partition }),
+              ...(message.headers && { headers: message.headers }),
+            })),
+          })
+        }
+      } catch (error) {
+        throw securityErrorOf(error, security.auth, bootstrapServers) ?? error
       }
     },
     close: () => producer.close(),

@@ -12,7 +12,15 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
 import type { Context } from 'aws-lambda'
-import { type Config, consumerIdOf, type Environment, loadConfig, unknownKeys } from '../config/schema.ts'
+import {
+  type Config,
+  consumerIdOf,
+  describeConfig,
+  type Environment,
+  loadConfig,
+  unknownKeys,
+} from '../config/schema.ts'
+import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
 import type { Logger, Metrics } from '../cycle/ports.ts'
 import { type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
@@ -89,10 +97,21 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     for (const key of unknownKeys(env)) {
       logger.warn('Ignoring an environment variable this consumer does not know; is it a typo?', { key })
     }
+    for (const warning of securityWarnings(config, env)) logger.warn(warning)
+    // Secrets show as ***: the dump is safe to keep in the logs.
+    logger.debug(
+      'Configuration',
+      Object.fromEntries(describeConfig(config).map(({ key, value }) => [key, value])),
+    )
     metrics =
       options.metrics ??
       (env.AWS_LAMBDA_FUNCTION_NAME === undefined ? undefined : createPowertoolsMetrics(config.kafkaTopic))
-    runtime = await createRuntime(config, env)
+    try {
+      runtime = await createRuntime(config, env)
+    } catch (error) {
+      logger.error('Run failed', { error: messageOf(error) })
+      throw error
+    }
     return { runtime, logger }
   }
 
@@ -107,7 +126,9 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     const processor = (
       options.processBatch !== undefined
         ? { processBatch: options.processBatch }
-        : { process: options.process ?? createLoggingProcessor(log) }
+        : {
+            process: options.process ?? createLoggingProcessor(log, { logContent: config.logMessageContent }),
+          }
     ) as Processor
     let summary: CycleSummary
     try {

@@ -34,6 +34,8 @@ export interface KafkaBrokerOptions {
   readonly controllerPort?: number
   /** Reuse a data directory (a restart keeps the topics); default: a fresh temporary one. */
   readonly dataDir?: string
+  /** Log levels of the broker's loggers on top of the quiet defaults, e.g. `{ 'org.apache.kafka.common.network.Selector': 'INFO' }`. */
+  readonly logLevels?: Readonly<Record<string, string>>
 }
 
 export interface KafkaBroker {
@@ -73,6 +75,13 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 logger.started.name = kafka.server.KafkaRaftServer
 logger.started.level = INFO
 `
+
+function log4j2(levels: Readonly<Record<string, string>>): string {
+  const extra = Object.entries(levels).map(
+    ([name, level], index) => `logger.extra${index}.name = ${name}\nlogger.extra${index}.level = ${level}\n`,
+  )
+  return LOG4J2 + extra.join('')
+}
 
 /**
  * Runs the JVM given as arguments and kills it when stdin closes: the parent's end of the pipe
@@ -129,7 +138,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       .map(([key, value]) => `${key}=${value}`)
       .join('\n')}\n`,
   )
-  await writeFile(join(home, 'log4j2.properties'), LOG4J2)
+  await writeFile(join(home, 'log4j2.properties'), log4j2(options.logLevels ?? {}))
 
   const classpath = `${libs}/*`
   const jvmFlags = [

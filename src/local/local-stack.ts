@@ -16,6 +16,8 @@ export interface LocalStackOptions {
   readonly partitions?: number
   readonly table?: string
   readonly broker?: KafkaBrokerOptions
+  /** Starts the broker instead of `startKafkaBroker(broker)`, e.g. the secured one of `lkc local --secure`. */
+  readonly startBroker?: () => Promise<KafkaBroker>
 }
 
 export interface LocalStack {
@@ -34,7 +36,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamodb = await startDynamoDbServer()
   let broker: KafkaBroker
   try {
-    broker = await startKafkaBroker(options.broker)
+    broker = await (options.startBroker?.() ?? startKafkaBroker(options.broker))
   } catch (error) {
     await dynamodb.stop()
     throw error

@@ -75,7 +75,28 @@ export async function runDoctor(
     }
     return results
   }
-  const probes = await probesFor(config)
+  let probes: DoctorProbes
+  try {
+    probes = await probesFor(config)
+  } catch (error) {
+    // The Kafka credentials are read before anything can be probed (a secret, a file, an MSK IAM token).
+    results.push({
+      check: 'kafka credentials',
+      verdict: 'fail',
+      detail: messageOf(error),
+      fix: 'check KAFKA_SECRET_ARN (or KAFKA_SECRET_FILE), the KAFKA_SASL_* and KAFKA_SSL_* settings, and the role that reads them',
+    })
+    for (const check of [
+      'kafka broker',
+      'kafka topic',
+      'dynamodb credentials',
+      'dynamodb table',
+      'offsets read',
+    ]) {
+      results.push({ check, verdict: 'skip', detail: 'needs the Kafka credentials' })
+    }
+    return results
+  }
 
   // Kafka: reaching the broker (and authenticating) and finding the topic are one metadata call.
   try {

@@ -13,6 +13,16 @@ function textOf(bytes: Buffer | null): string | null {
   return bytes === null ? null : bytes.toString('utf8')
 }
 
+/**
+ * The parser's reason, without the piece of the value that V8 quotes in some of its messages
+ * (`Unexpected token 'o', "oops" is not valid JSON`): the reason is logged at ERROR, where
+ * message content never goes.
+ */
+function jsonReason(error: unknown): string {
+  const message = messageOf(error)
+  return /is not valid JSON$/.test(message) ? 'unexpected token; the content is not shown' : message
+}
+
 export function decodeMessage(topic: string, partition: number, record: FetchedRecord): KafkaMessage {
   const position = { topic, partition, offset: record.offset }
   let value: unknown = null
@@ -28,7 +38,12 @@ export function decodeMessage(topic: string, partition: number, record: FetchedR
     try {
       value = JSON.parse(text)
     } catch (error) {
-      throw new MessageDecodeError(position, 'not-json', `the value is not JSON (${messageOf(error)})`, error)
+      throw new MessageDecodeError(
+        position,
+        'not-json',
+        `the value is not JSON (${jsonReason(error)})`,
+        error,
+      )
     }
   }
   const headers: Record<string, string> = {}

@@ -11,6 +11,11 @@ import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { KafkaDeadLetterSink } from '../dead-letters/kafka-dead-letter-sink.ts'
 import { RoutedDeadLetterSink } from '../dead-letters/routed-dead-letter-sink.ts'
 import { SqsDeadLetterSink } from '../dead-letters/sqs-dead-letter-sink.ts'
+import {
+  createKafkaSecurity,
+  type KafkaSecurity,
+  type KafkaSecurityDependencies,
+} from '../kafka/connection-options.ts'
 import { PlatformaticKafkaSource } from '../kafka/platformatic-kafka-source.ts'
 import { DynamoDbOffsetStore } from '../offsets/dynamodb-offset-store.ts'
 import { DynamoDbRunLease } from '../offsets/dynamodb-run-lease.ts'
@@ -27,11 +32,18 @@ export interface Runtime {
 }
 
 /**
- * Async on purpose: credentials may have to be fetched (Secrets Manager) before the Kafka
- * client can be built. Called once per cold start.
+ * Async on purpose: credentials may have to be fetched (Secrets Manager) or signed (MSK IAM)
+ * before the Kafka client can be built. Called once per cold start; a credential that cannot
+ * be read fails here, before anything is consumed or written.
  */
-export async function createRuntime(config: Config, env: Environment): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  env: Environment,
+  dependencies: KafkaSecurityDependencies = {},
+): Promise<Runtime> {
+  const security = await createKafkaSecurity(config, env, dependencies)
   const source = new PlatformaticKafkaSource({
+    security,
     bootstrapServers: config.kafkaBootstrapServers,
     clientId: config.kafkaClientId,
     requestTimeoutMs: config.kafkaRequestTimeoutMs,
@@ -43,7 +55,7 @@ export async function createRuntime(config: Config, env: Environment): Promise<R
   const tableKey = { table: config.dynamodbTable, topic: config.kafkaTopic, groupId: config.kafkaGroupId }
   const offsets = new DynamoDbOffsetStore(dynamodb, tableKey)
   const lease = new DynamoDbRunLease(dynamodb, tableKey)
-  const { sink: deadLetters, sqs } = createDeadLetterSink(config, env)
+  const { sink: deadLetters, sqs } = createDeadLetterSink(config, env, security)
   return {
     config,
     source,
@@ -63,6 +75,7 @@ export async function createRuntime(config: Config, env: Environment): Promise<R
 function createDeadLetterSink(
   config: Config,
   env: Environment,
+  security: KafkaSecurity,
 ): { sink: DeadLetterSink | undefined; sqs: SQSClient | undefined } {
   const sinks: DeadLetterSink[] = []
   let sqs: SQSClient | undefined
@@ -77,6 +90,7 @@ function createDeadLetterSink(
         clientId: config.kafkaClientId,
         topic: config.deadLetterTopic,
         requestTimeoutMs: config.kafkaRequestTimeoutMs,
+        security,
       }),
     )
   }

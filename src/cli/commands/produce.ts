@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config/schema.ts'
+import { createKafkaSecurity } from '../../kafka/connection-options.ts'
 import { createSender, sampleMessages } from '../../kafka/topics.ts'
 import { type Command, integerOption, stringOption } from '../command.ts'
 
@@ -21,7 +22,11 @@ export const produceCommand: Command = {
     const count = integerOption(options, 'count', 10, 1)
     const first = integerOption(options, 'first', 0, 0)
     const topic = stringOption(options, 'topic') ?? config.kafkaTopic
-    const sender = createSender(config.kafkaBootstrapServers)
+    const sender = createSender(
+      config.kafkaBootstrapServers,
+      undefined,
+      await createKafkaSecurity(config, env),
+    )
     try {
       await sender.send(topic, sampleMessages(count, first))
     } finally {

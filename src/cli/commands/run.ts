@@ -1,3 +1,4 @@
+import { ConfigError } from '../../config/errors.ts'
 import { type Config, loadConfig } from '../../config/schema.ts'
 import { createHandler } from '../../lambda/handler.ts'
 import type { Command } from '../command.ts'
@@ -26,8 +27,9 @@ export const runCommand: Command = {
     try {
       await handler({}, invocationContext(config))
       return 0
-    } catch {
-      return 1 // the handler has logged the error and the summary
+    } catch (error) {
+      // The handler has logged the error and the summary. A credential file that cannot be read is bad config.
+      return error instanceof ConfigError ? 2 : 1
     } finally {
       await handler.close()
     }

@@ -69,6 +69,23 @@ describe('loadConfig', () => {
     ['DYNAMODB_ENDPOINT', 'localhost:8000', 'http(s) URL'],
     ['LOG_LEVEL', 'LOUD', 'DEBUG, INFO, WARN, ERROR'],
     ['TIMEOUT_MARGIN_MS', '1h', 'milliseconds'],
+    ['MAX_MESSAGES', '1e3', 'a whole number from 1 to 10000000'],
+    ['MAX_MESSAGES', 'Infinity', 'a whole number from 1 to 10000000'],
+    ['KAFKA_BOOTSTRAP_SERVERS', 'http://b-1.example:9092', 'host:port'],
+    ['KAFKA_BOOTSTRAP_SERVERS', 'b-1.example:0', 'host:port'],
+    ['KAFKA_BOOTSTRAP_SERVERS', 'b-1 example:9092', 'host:port'],
+    ['DYNAMODB_TABLE', 'x'.repeat(256), 'DynamoDB table name'],
+    ['DYNAMODB_TABLE', 'my table', 'DynamoDB table name'],
+    ['KAFKA_SECURITY_PROTOCOL', 'TLS', 'one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL'],
+    ['KAFKA_SECURITY_PROTOCOL', 'SASL', 'one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL'],
+    ['KAFKA_SECRET_ARN', 'my-kafka-secret', 'a Secrets Manager secret ARN'],
+    [
+      'KAFKA_SECRET_ARN',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/kafka',
+      'a Secrets Manager secret ARN',
+    ],
+    ['KAFKA_SECRET_MAX_AGE_MS', '5', 'from 1000 to 86400000'],
+    ['LOG_MESSAGE_CONTENT', 'no', 'one of: true, false'],
     ['PROCESSING_ATTEMPTS', '0', 'a whole number from 1 to 20'],
     ['LEASE_DURATION_MS', '500', 'milliseconds from 1000'],
     ['CHECKPOINT_EVERY_MESSAGES', '-1', 'a whole number from 0'],
@@ -119,5 +136,199 @@ describe('describeConfig', () => {
       value: 'b-1.example:9092,b-2.example:9092',
     })
     expect(rows).toContainEqual({ key: 'MAX_MESSAGES', value: '1000' })
+  })
+})
+
+const saslEnv = (overrides: Record<string, string>) => ({
+  ...minimal,
+  KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+  KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+  KAFKA_SASL_USERNAME: 'alice',
+  KAFKA_SASL_PASSWORD: 'alice-secret',
+  ...overrides,
+})
+const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_orders-AbCdEf'
+
+describe('loadConfig: the security settings', () => {
+  it('defaults to PLAINTEXT without SASL, and shows content at DEBUG', () => {
+    const config = loadConfig(minimal)
+
+    expect(config.kafkaSecurityProtocol).toBe('PLAINTEXT')
+    expect(config.kafkaSaslMechanism).toBeUndefined()
+    expect(config.logMessageContent).toBe(true)
+    expect(config.kafkaSecretMaxAgeMs).toBe(300_000)
+  })
+
+  it('accepts each protocol and mechanism, in any case', () => {
+    expect(
+      loadConfig(saslEnv({ KAFKA_SECURITY_PROTOCOL: 'sasl_plaintext', KAFKA_SASL_MECHANISM: 'plain' })),
+    ).toMatchObject({
+      kafkaSecurityProtocol: 'SASL_PLAINTEXT',
+      kafkaSaslMechanism: 'PLAIN',
+    })
+    expect(loadConfig(saslEnv({ KAFKA_SASL_MECHANISM: 'scram-sha-256' })).kafkaSaslMechanism).toBe(
+      'SCRAM-SHA-256',
+    )
+    expect(
+      loadConfig({ ...minimal, KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CA_FILE: './ca.pem' })
+        .kafkaSslCaFile,
+    ).toBe('./ca.pem')
+    expect(loadConfig({ ...minimal, LOG_MESSAGE_CONTENT: 'FALSE' }).logMessageContent).toBe(false)
+  })
+
+  it('takes the credentials from a secret instead of variables', () => {
+    const config = loadConfig({
+      ...minimal,
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SECRET_ARN: secretArn,
+    })
+
+    expect(config.kafkaSecretArn).toBe(secretArn)
+    expect(config.kafkaSaslPassword).toBeUndefined()
+  })
+
+  it('accepts AWS_MSK_IAM over SASL_SSL with a region, from AWS_REGION or the broker names', () => {
+    const msk = {
+      KAFKA_BOOTSTRAP_SERVERS: 'b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9098',
+      KAFKA_TOPIC: 'orders',
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM',
+    }
+
+    expect(loadConfig(msk).kafkaSaslMechanism).toBe('AWS_MSK_IAM')
+    expect(
+      loadConfig({ ...msk, KAFKA_BOOTSTRAP_SERVERS: 'kafka.internal:9098', AWS_REGION: 'us-east-2' }),
+    ).toBeDefined()
+  })
+
+  it.each([
+    [
+      'a SASL protocol without a mechanism',
+      { ...minimal, KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' },
+      {
+        key: 'KAFKA_SASL_MECHANISM',
+        value: undefined,
+        expected: 'required with KAFKA_SECURITY_PROTOCOL=SASL_SSL',
+      },
+    ],
+    [
+      'a mechanism without a SASL protocol',
+      { ...minimal, KAFKA_SASL_MECHANISM: 'PLAIN' },
+      {
+        key: 'KAFKA_SASL_MECHANISM',
+        value: 'PLAIN',
+        expected: 'KAFKA_SECURITY_PROTOCOL=PLAINTEXT uses no SASL',
+      },
+    ],
+    [
+      'AWS_MSK_IAM without TLS',
+      {
+        ...minimal,
+        KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+        KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM',
+        AWS_REGION: 'eu-west-1',
+      },
+      {
+        key: 'KAFKA_SECURITY_PROTOCOL',
+        value: 'SASL_PLAINTEXT',
+        expected: 'SASL_SSL: KAFKA_SASL_MECHANISM=AWS_MSK_IAM works only over TLS',
+      },
+    ],
+    [
+      'AWS_MSK_IAM without a region',
+      { ...minimal, KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM' },
+      { key: 'AWS_REGION', value: undefined, expected: 'the AWS region of the MSK cluster' },
+    ],
+    [
+      'AWS_MSK_IAM with a password',
+      saslEnv({ KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM', KAFKA_SASL_USERNAME: '', AWS_REGION: 'eu-west-1' }),
+      { key: 'KAFKA_SASL_PASSWORD', value: '***', expected: "signs in with the function's IAM role" },
+    ],
+    [
+      'SCRAM without any password',
+      saslEnv({ KAFKA_SASL_PASSWORD: '' }),
+      { key: 'KAFKA_SASL_PASSWORD', value: undefined, expected: 'set KAFKA_SECRET_ARN' },
+    ],
+    [
+      'PLAIN with a password but no user',
+      saslEnv({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: '' }),
+      {
+        key: 'KAFKA_SASL_USERNAME',
+        value: undefined,
+        expected: 'the PLAIN user that goes with KAFKA_SASL_PASSWORD',
+      },
+    ],
+    [
+      'a password both in a variable and in a secret',
+      saslEnv({ KAFKA_SECRET_ARN: secretArn }),
+      { key: 'KAFKA_SASL_PASSWORD', value: '***', expected: 'keep it in one place only' },
+    ],
+    [
+      'two secrets',
+      saslEnv({ KAFKA_SASL_PASSWORD: '', KAFKA_SECRET_ARN: secretArn, KAFKA_SECRET_FILE: './secret.json' }),
+      { key: 'KAFKA_SECRET_FILE', value: './secret.json', expected: 'KAFKA_SECRET_ARN is set' },
+    ],
+    [
+      'a secret without a protocol that uses it',
+      { ...minimal, KAFKA_SECRET_ARN: secretArn },
+      {
+        key: 'KAFKA_SECURITY_PROTOCOL',
+        value: 'PLAINTEXT',
+        expected: 'KAFKA_SECRET_ARN is set, and PLAINTEXT uses no credentials',
+      },
+    ],
+    [
+      'a CA file without TLS',
+      { ...minimal, KAFKA_SSL_CA_FILE: './ca.pem' },
+      {
+        key: 'KAFKA_SSL_CA_FILE',
+        value: './ca.pem',
+        expected: 'KAFKA_SECURITY_PROTOCOL=PLAINTEXT does not use TLS',
+      },
+    ],
+    [
+      'a client certificate without its key',
+      { ...minimal, KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CERT_FILE: './client.pem' },
+      { key: 'KAFKA_SSL_KEY_FILE', value: undefined, expected: 'mutual TLS needs both' },
+    ],
+    [
+      'a user without SASL',
+      { ...minimal, KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SASL_USERNAME: 'alice' },
+      { key: 'KAFKA_SASL_USERNAME', value: 'alice', expected: 'KAFKA_SECURITY_PROTOCOL=SSL uses no SASL' },
+    ],
+  ])('rejects %s, naming the key to change and what is allowed', (_case, env, problem) => {
+    const error = problemsOf(env)
+
+    expect(error.problems).toEqual([{ ...problem, expected: expect.stringContaining(problem.expected) }])
+  })
+
+  it('never shows a password, not even a bad one', () => {
+    const error = problemsOf({ ...minimal, KAFKA_SASL_PASSWORD: 'hunter2-very-secret' })
+
+    expect(error.problems).toEqual([
+      { key: 'KAFKA_SASL_PASSWORD', value: '***', expected: expect.stringContaining('uses no SASL') },
+    ])
+    expect(error.message).not.toContain('hunter2')
+  })
+
+  it('does not pile rule errors on a value that is invalid by itself', () => {
+    const error = problemsOf({
+      ...minimal,
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM',
+    })
+
+    expect(error.problems.map((problem) => problem.key)).toEqual(['KAFKA_SASL_MECHANISM'])
+  })
+})
+
+describe('describeConfig: secrets', () => {
+  it('shows the password as ***', () => {
+    const rows = describeConfig(loadConfig(saslEnv({})))
+
+    expect(rows).toContainEqual({ key: 'KAFKA_SASL_PASSWORD', value: '***' })
+    expect(rows).toContainEqual({ key: 'KAFKA_SASL_USERNAME', value: 'alice' })
+    expect(JSON.stringify(rows)).not.toContain('alice-secret')
   })
 })

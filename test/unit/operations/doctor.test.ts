@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { KafkaUnavailableError, TopicNotFoundError } from '../../../src/kafka/errors.ts'
+import {
+  KafkaCredentialsError,
+  KafkaUnavailableError,
+  TopicNotFoundError,
+} from '../../../src/kafka/errors.ts'
 import { type DoctorProbes, formatDoctor, runDoctor } from '../../../src/operations/doctor.ts'
 
 const env = { KAFKA_BOOTSTRAP_SERVERS: 'b-1:9092', KAFKA_TOPIC: 'orders' }
@@ -51,6 +55,22 @@ describe('runDoctor', () => {
       detail: `held by run-42 until ${new Date(expiresAt).toISOString()}`,
       fix: expect.stringContaining('frees itself'),
     })
+  })
+
+  it('reports Kafka credentials that cannot be read (a secret, a file) and skips the rest', async () => {
+    const results = await runDoctor(env, async () => {
+      throw new KafkaCredentialsError(
+        'arn:x',
+        'Could not read the secret arn:x from Secrets Manager: AccessDeniedException',
+      )
+    })
+
+    expect(results[1]).toMatchObject({
+      check: 'kafka credentials',
+      verdict: 'fail',
+      detail: 'Could not read the secret arn:x from Secrets Manager: AccessDeniedException',
+    })
+    expect(results.slice(2).map((result) => result.verdict)).toEqual(['skip', 'skip', 'skip', 'skip', 'skip'])
   })
 
   it('stops at a bad config, naming the key, and skips the rest', async () => {

@@ -36,6 +36,24 @@ describe('decodeMessage', () => {
     expect(decode).toThrow('orders/1@42')
   })
 
+  it.each([
+    ['{"card":x4111-1111-1111-1111}', 'unexpected token; the content is not shown'],
+    ['card 4111-1111-1111-1111', 'unexpected token; the content is not shown'],
+    ['{"card":"4111-1111-1111-1111",', 'Expected double-quoted property name in JSON at position 30'],
+  ])('keeps the content out of the reason, which is logged at ERROR: %s', (text, reason) => {
+    const error = (() => {
+      try {
+        decodeMessage('orders', 1, { ...base, value: Buffer.from(text) })
+      } catch (thrown) {
+        return thrown as MessageDecodeError
+      }
+      throw new Error('expected a MessageDecodeError')
+    })()
+
+    expect(error.reason).toContain(reason)
+    expect(error.message).not.toContain('4111')
+  })
+
   it('gives a tombstone a null value and a missing key a null key', () => {
     expect(decodeMessage('orders', 0, { ...base, key: null, value: null })).toMatchObject({
       key: null,
