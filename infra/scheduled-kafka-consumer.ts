@@ -495,7 +495,10 @@ export class ScheduledKafkaConsumer extends Construct {
             actions: ['kms:Decrypt'],
             resources: [config.kafkaSecretKeyArn],
             conditions: {
-              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+              // The secret is read in its own region (src/kafka/secrets-manager-reader.ts), which may not be the stack's.
+              StringEquals: {
+                'kms:ViaService': `secretsmanager.${regionOfArn(config.kafkaSecretArn, stack.region)}.amazonaws.com`,
+              },
             },
           }),
         )
@@ -820,6 +823,13 @@ export function parseMskClusterArn(arn: string): MskClusterArn {
     string,
   ]
   return { partition, region, account, name, uuid }
+}
+
+/** The region field of an ARN (`arn:aws:secretsmanager:eu-west-1:...`), or `fallback` for a token. */
+function regionOfArn(arn: string, fallback: string): string {
+  if (Token.isUnresolved(arn)) return fallback
+  const region = arn.split(':')[3]
+  return region === undefined || region === '' ? fallback : region
 }
 
 /** Every prop checked before anything is built; the first bad one is reported by name. */

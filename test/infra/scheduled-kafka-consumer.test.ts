@@ -322,13 +322,8 @@ describe('ScheduledKafkaConsumer options', () => {
       expect.objectContaining({
         Action: 'kms:Decrypt',
         Resource: SECRET_KEY_ARN,
-        Condition: {
-          StringEquals: {
-            'kms:ViaService': {
-              'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
-            },
-          },
-        },
+        // The secret's own region (eu-west-1), where the function reads it, not the stack's.
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
       }),
     ])
   })
