@@ -21,7 +21,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler'
 import * as sns from 'aws-cdk-lib/aws-sns'
 import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
-import { settings } from '../src/config/schema.ts'
+import { ConfigError } from '../src/config/errors.ts'
+import { loadConfig, settings } from '../src/config/schema.ts'
 import { ConsumerMonitoring, type ConsumerMonitoringOptions } from './consumer-monitoring.ts'
 import { InvalidConstructPropError } from './errors.ts'
 
@@ -731,7 +732,41 @@ export class ScheduledKafkaConsumer extends Construct {
       managed.SHARD_COUNT = String(config.shards)
       managed.SHARD_INDEX = String(index)
     }
-    return { ...config.environment, ...managed }
+    const environment = { ...config.environment, ...managed }
+    checkAsTheFunctionWould(environment, config.tableName)
+    return environment
+  }
+}
+
+/** The prop that sets each variable the construct manages, to name in an error. */
+const PROP_OF_KEY: Readonly<Record<string, string>> = {
+  KAFKA_SECURITY_PROTOCOL: 'kafkaSecurityProtocol',
+  KAFKA_SASL_MECHANISM: 'kafkaSaslMechanism',
+  KAFKA_SECRET_ARN: 'kafkaSecretArn',
+  KAFKA_BOOTSTRAP_SERVERS: 'kafkaBootstrapServers',
+}
+
+/**
+ * Loads the function's environment with the function's own config schema, so a combination it
+ * would refuse at its first invocation (SASL without a mechanism, MSK IAM without TLS, ...) fails
+ * the synthesis instead. Values only known at deploy time stand in as placeholders.
+ */
+function checkAsTheFunctionWould(environment: Record<string, string>, tableName: string): void {
+  const resolved: Record<string, string> = { AWS_REGION: 'us-east-1' }
+  for (const [key, value] of Object.entries(environment)) {
+    if (!Token.isUnresolved(value)) resolved[key] = value
+    else if (key === settings.dynamodbTable.key) resolved[key] = tableName
+  }
+  try {
+    loadConfig(resolved)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    const [first] = error.problems
+    throw new InvalidConstructPropError(
+      (first && PROP_OF_KEY[first.key]) ?? 'environment',
+      first?.value,
+      `a configuration the function accepts; at its first invocation it would refuse it with:\n${error.message}`,
+    )
   }
 }
 

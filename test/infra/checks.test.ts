@@ -66,6 +66,8 @@ function variants(): Variant[] {
           secretsManagerEndpoint: true,
           sqsEndpoint: true,
           kafkaSecretArn: SECRET_ARN,
+          kafkaSecurityProtocol: 'SASL_SSL',
+          kafkaSaslMechanism: 'SCRAM-SHA-512',
         }),
         inVpc,
       ).app,

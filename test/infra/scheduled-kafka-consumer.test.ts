@@ -306,7 +306,12 @@ describe('ScheduledKafkaConsumer options', () => {
   })
 
   it('reads Kafka credentials from one secret: env KAFKA_SECRET_ARN, GetSecretValue on it, Decrypt with its key via Secrets Manager', () => {
-    const { template } = synthesize({ kafkaSecretArn: SECRET_ARN, kafkaSecretKeyArn: SECRET_KEY_ARN })
+    const { template } = synthesize({
+      kafkaSecretArn: SECRET_ARN,
+      kafkaSecretKeyArn: SECRET_KEY_ARN,
+      kafkaSecurityProtocol: 'SASL_SSL',
+      kafkaSaslMechanism: 'SCRAM-SHA-512',
+    })
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KAFKA_SECRET_ARN: SECRET_ARN }) },
     })
@@ -504,6 +509,9 @@ describe('ScheduledKafkaConsumer prop validation', () => {
       '6-character suffix',
     ],
     ['kafkaSecretKeyArn', { kafkaSecretKeyArn: SECRET_KEY_ARN }, 'only with kafkaSecretArn'],
+    // What the function itself would refuse at its first invocation fails the synthesis instead.
+    ['kafkaSecurityProtocol', { kafkaSecretArn: SECRET_ARN }, 'it would refuse it with'],
+    ['kafkaSaslMechanism', { kafkaSecurityProtocol: 'SASL_SSL' }, 'KAFKA_SASL_MECHANISM'],
     [
       'mskClusterArn',
       { mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:topic/x/y/z' },
