@@ -109,6 +109,22 @@ export const settings = {
     expected: 'a whole number from 1 to 10000000',
     schema: integer(1, 10_000_000),
   }),
+  shardCount: setting({
+    key: 'SHARD_COUNT',
+    description:
+      'How many functions share the topic: each owns the partitions p with p % SHARD_COUNT == SHARD_INDEX (1: this one owns them all). All shards keep their offsets under the same `consumer_id`.',
+    defaultValue: '1',
+    expected: 'a whole number from 1 to 1000',
+    schema: integer(1, 1000),
+  }),
+  shardIndex: setting({
+    key: 'SHARD_INDEX',
+    description:
+      'Which shard this function is: it consumes only the partitions p with p % SHARD_COUNT == SHARD_INDEX.',
+    defaultValue: '0',
+    expected: 'a whole number from 0 to SHARD_COUNT - 1',
+    schema: integer(0, 999),
+  }),
   startPosition: setting({
     key: 'START_POSITION',
     description:
@@ -215,6 +231,15 @@ export function loadConfig(env: Environment): Config {
     } else {
       problems.push({ key: spec.key, value: spec.secret ? '***' : value, expected: spec.expected })
     }
+  }
+  const shardCount = config.shardCount
+  const shardIndex = config.shardIndex
+  if (typeof shardCount === 'number' && typeof shardIndex === 'number' && shardIndex >= shardCount) {
+    problems.push({
+      key: settings.shardIndex.key,
+      value: String(shardIndex),
+      expected: `a whole number from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount})`,
+    })
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config as Config

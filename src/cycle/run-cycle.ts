@@ -23,6 +23,7 @@ import type {
   OffsetWrite,
   PartitionWatermarks,
 } from './ports.ts'
+import { ownedPartitions, type Shard } from './shards.ts'
 
 export type StartPosition = 'earliest' | 'latest'
 
@@ -35,6 +36,8 @@ export interface CycleOptions {
   readonly deadline: number
   /** Asked between messages: true stops the run as the deadline would (Ctrl-C in `lkc start`). */
   readonly shouldStop?: () => boolean
+  /** Consume only this shard's partitions (SHARD_COUNT, SHARD_INDEX); default: all of them. */
+  readonly shard?: Shard
 }
 
 export interface CycleDependencies {
@@ -106,8 +109,21 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   const startedAt = clock()
   const { topic } = options
 
-  const [stored, partitions] = await Promise.all([offsets.read(), source.partitions(topic)])
-  const watermarks = await source.watermarks(topic, partitions)
+  const [stored, topicPartitions] = await Promise.all([offsets.read(), source.partitions(topic)])
+  const partitions = ownedPartitions(topicPartitions, options.shard)
+  if (partitions.length === 0) {
+    logger.warn("This shard owns none of the topic's partitions; nothing to consume", {
+      topic,
+      partitions: topicPartitions.length,
+      shardCount: options.shard?.count,
+      shardIndex: options.shard?.index,
+      fix: 'use at most as many shards as the topic has partitions',
+    })
+  }
+  const watermarks =
+    partitions.length > 0
+      ? await source.watermarks(topic, partitions)
+      : new Map<number, PartitionWatermarks>()
   const states = partitions.map((partition) =>
     initialState(partition, stored.get(partition)?.offset, watermarks.get(partition), options, logger),
   )

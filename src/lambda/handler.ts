@@ -93,6 +93,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           maxMessages: config.maxMessages,
           startPosition: config.startPosition,
           deadline: Date.now() + remainingMs - marginMs,
+          shard: { count: config.shardCount, index: config.shardIndex },
           ...(options.shouldStop && { shouldStop: options.shouldStop }),
         },
       )
