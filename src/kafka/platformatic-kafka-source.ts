@@ -7,7 +7,6 @@
  * leader, read_committed filtering of aborted transactions, and turning client errors into
  * the project's own.
  */
-import { Consumer, type RecordsBatch } from '@platformatic/kafka'
 import type {
   FetchedPartition,
   FetchedRecord,
@@ -16,6 +15,12 @@ import type {
   PartitionWatermarks,
 } from '../cycle/ports.ts'
 import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
+import type {
+  DecodedFetchPartition,
+  DecodedFetchResponse,
+  DecodedRecordBatch,
+} from './fetch-response-decoder.ts'
+import { asDecoded, LeanFetchConsumer } from './lean-fetch-consumer.ts'
 
 const READ_COMMITTED = 1
 const LATEST = -1n
@@ -25,8 +30,6 @@ const OFFSET_OUT_OF_RANGE = 1
 const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
 const ABORT_MARKER = 0
-
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
 
 export interface KafkaSourceOptions {
   readonly bootstrapServers: readonly string[]
@@ -45,12 +48,12 @@ interface TopicLayout {
 
 export class PlatformaticKafkaSource implements KafkaSource {
   readonly #options: KafkaSourceOptions
-  readonly #consumer: Consumer
+  readonly #consumer: LeanFetchConsumer
   readonly #layouts = new Map<string, TopicLayout>()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
-    this.#consumer = new Consumer({
+    this.#consumer = new LeanFetchConsumer({
       clientId: options.clientId,
       // Required by the client's type; never used: no group is joined and nothing is committed to Kafka.
       groupId: `${options.clientId}-no-group`,
@@ -134,9 +137,9 @@ export class PlatformaticKafkaSource implements KafkaSource {
         },
       ],
     }
-    let response: FetchResponse
+    let response: DecodedFetchResponse
     try {
-      response = await this.#consumer.fetch(options)
+      response = await this.#consumer.fetchDecoded(options)
     } catch (error) {
       // A partition whose offset left the log fails the whole request; the others' data is in the response.
       const partial = outOfRangeResponse(error)
@@ -210,37 +213,35 @@ export class PlatformaticKafkaSource implements KafkaSource {
 }
 
 /** The response inside a Fetch error when every failed partition is only out of range. */
-function outOfRangeResponse(error: unknown): FetchResponse | undefined {
+function outOfRangeResponse(error: unknown): DecodedFetchResponse | undefined {
   if (typeof error !== 'object' || error === null || !('response' in error)) return undefined
-  const response = (error as { response?: FetchResponse }).response
-  if (response === undefined || response.errorCode !== 0) return undefined
+  const clientResponse = (error as { response?: Parameters<typeof asDecoded>[0] }).response
+  if (clientResponse === undefined) return undefined
+  const response = asDecoded(clientResponse)
+  if (response.errorCode !== 0) return undefined
   const failed = response.responses.flatMap((topic) => topic.partitions).filter((p) => p.errorCode !== 0)
   return failed.length > 0 && failed.every((p) => p.errorCode === OFFSET_OUT_OF_RANGE) ? response : undefined
 }
 
-type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
-
-function toFetchedPartition(response: PartitionResponse, fetchOffset: number): FetchedPartition {
-  const records: FetchedRecord[] = []
+/**
+ * One partition's records from `fetchOffset` on. The decoder already built each record in its
+ * final form: whole batches are appended as they are, only the first may need trimming.
+ */
+function toFetchedPartition(response: DecodedFetchPartition, fetchOffset: number): FetchedPartition {
+  let records: FetchedRecord[] = []
   let lastOffset = fetchOffset - 1
   const aborted = new AbortedTransactions(response.abortedTransactions)
   for (const batch of response.records ?? []) {
-    const batchLastOffset = Number(batch.firstOffset) + batch.lastOffsetDelta
-    if (batchLastOffset < fetchOffset) continue
-    if (batchLastOffset > lastOffset) lastOffset = batchLastOffset
+    if (batch.lastOffset < fetchOffset) continue
+    if (batch.lastOffset > lastOffset) lastOffset = batch.lastOffset
     if (aborted.skips(batch)) continue
-    const firstOffset = Number(batch.firstOffset)
-    const firstTimestamp = Number(batch.firstTimestamp)
-    for (const record of batch.records) {
-      const offset = firstOffset + record.offsetDelta
-      if (offset < fetchOffset) continue
-      records.push({
-        offset,
-        timestamp: firstTimestamp + Number(record.timestampDelta),
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-      })
+    const batchRecords = batch.records
+    const first = batchRecords[0]
+    if (first === undefined) continue
+    if (records.length === 0 && first.offset >= fetchOffset) {
+      records = batchRecords // the usual case: no copy
+    } else {
+      for (const record of batchRecords) if (record.offset >= fetchOffset) records.push(record)
     }
   }
   const watermarks =
@@ -263,7 +264,14 @@ class AbortedTransactions {
     this.#pending = [...(list ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
   }
 
-  skips(batch: RecordsBatch): boolean {
+  skips(batch: DecodedRecordBatch): boolean {
+    if (
+      this.#pending.length === 0 &&
+      this.#abortedProducers.size === 0 &&
+      (batch.attributes & IS_CONTROL) === 0
+    ) {
+      return false
+    }
     const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     while (this.#pending.length > 0 && this.#pending[0]!.firstOffset <= lastOffset) {
       this.#abortedProducers.add(this.#pending.shift()!.producerId)
