@@ -4,14 +4,32 @@
  * (`nodejs/node_modules/@platformatic/kafka`), as the seed ships its Kafka client in a layer.
  *
  *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
- *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included
+ *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included,
+ *                                                   the client's unused dependencies stubbed
  */
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { build, type Metafile } from 'esbuild'
+import { build, type Metafile, type Plugin } from 'esbuild'
 
 const root = resolve(import.meta.dirname, '..')
+
+/**
+ * Replaces dependencies of @platformatic/kafka that this function never runs with small
+ * stand-ins (scripts/bundle-stubs/): its option-validation schemas (ajv), compiled at import
+ * for about half of the bundle's import time, and Avro (avsc) for a schema registry it does
+ * not use. Measured by `npm run bench`; whoever bundles the Kafka client (a layer too) can
+ * use the same plugin.
+ */
+export const unusedKafkaClientDependencies: Plugin = {
+  name: 'lkc-unused-kafka-client-dependencies',
+  setup(builder) {
+    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, () => ({
+      path: resolve(root, 'scripts/bundle-stubs/ajv.ts'),
+    }))
+    builder.onResolve({ filter: /^avsc$/ }, () => ({ path: resolve(root, 'scripts/bundle-stubs/avsc.ts') }))
+  },
+}
 
 export interface BundleOptions {
   /** Inline @platformatic/kafka too (its WebAssembly helper through its `bundled` entry). */
@@ -40,6 +58,7 @@ export async function bundleLambda(
     external: options.selfContained ? [] : ['@platformatic/kafka'],
     // The WebAssembly helper reads a .wasm file next to itself; its `bundled` entry inlines it.
     alias: options.selfContained ? { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' } : {},
+    plugins: options.selfContained ? [unusedKafkaClientDependencies] : [],
     // Some dependencies still `require()` Node built-ins; give the ES module a `require`.
     banner: {
       js: "import { createRequire as __lkcCreateRequire } from 'node:module'; const require = __lkcCreateRequire(import.meta.url);",
