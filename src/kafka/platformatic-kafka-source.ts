@@ -5,7 +5,8 @@
  *
  * Owns: the client and its connections (kept across warm invocations), grouping partitions by
  * leader, read_committed filtering of aborted transactions, and turning client errors into
- * the project's own.
+ * the project's own. Fetch responses are decoded by the lean decoder (`lean-fetch-consumer.ts`),
+ * and what a run does not consume is kept for the next fetch (`unconsumed-records.ts`).
  */
 import type {
   FetchedPartition,
@@ -21,6 +22,7 @@ import type {
   DecodedRecordBatch,
 } from './fetch-response-decoder.ts'
 import { asDecoded, LeanFetchConsumer } from './lean-fetch-consumer.ts'
+import { UnconsumedRecords } from './unconsumed-records.ts'
 
 const READ_COMMITTED = 1
 const LATEST = -1n
@@ -50,6 +52,8 @@ export class PlatformaticKafkaSource implements KafkaSource {
   readonly #options: KafkaSourceOptions
   readonly #consumer: LeanFetchConsumer
   readonly #layouts = new Map<string, TopicLayout>()
+  /** Records fetched but not yet consumed, served to the next fetch that asks for them. */
+  readonly #unconsumed = new UnconsumedRecords()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
@@ -98,8 +102,12 @@ export class PlatformaticKafkaSource implements KafkaSource {
 
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
     const layout = await this.#layout(topic, false)
+    const served = this.#unconsumed.take(layout.id, requests)
+    const toFetch =
+      served.size === 0 ? requests : requests.filter((request) => !served.has(request.partition))
+    if (toFetch.length === 0) return [...served.values()]
     const byLeader = new Map<number, FetchRequest[]>()
-    for (const request of requests) {
+    for (const request of toFetch) {
       const leader = layout.leaders[request.partition] ?? -1
       const group = byLeader.get(leader) ?? []
       group.push(request)
@@ -108,10 +116,13 @@ export class PlatformaticKafkaSource implements KafkaSource {
     const responses = await Promise.all(
       [...byLeader].map(([leader, group]) => this.#fetchFromLeader(topic, layout, leader, group)),
     )
-    return responses.flat()
+    const fetched = responses.flat()
+    this.#unconsumed.keep(layout.id, toFetch, fetched)
+    return served.size === 0 ? fetched : [...served.values(), ...fetched]
   }
 
   async close(): Promise<void> {
+    this.#unconsumed.clear()
     await this.#consumer.close(true)
   }
 
