@@ -23,6 +23,7 @@ import type {
   OffsetWrite,
   PartitionWatermarks,
 } from './ports.ts'
+import { ReadAhead } from './read-ahead.ts'
 import { ownedPartitions, type Shard } from './shards.ts'
 
 export type StartPosition = 'earliest' | 'latest'
@@ -135,6 +136,8 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   let round = 0
   const failures: PartitionFailure[] = []
   const stopRequested = () => clock() >= options.deadline || options.shouldStop?.() === true
+  // The next round is fetched while this one is processed (see read-ahead.ts).
+  const readAhead = new ReadAhead(source, topic, { shouldStop: stopRequested })
 
   try {
     for (;;) {
@@ -151,12 +154,12 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
       // Rotate the request order so no partition is always last in a size-limited response.
       const shift = round++ % active.length
       const ordered = [...active.slice(shift), ...active.slice(0, shift)]
-      const fetched = await source.fetch(
-        topic,
+      const share = Math.ceil((options.maxMessages - count) / active.length)
+      const fetched = await readAhead.fetch(
         ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
+        { messages: options.maxMessages - count, perPartition: share },
       )
       const byPartition = new Map(fetched.map((response) => [response.partition, response]))
-      const share = Math.ceil((options.maxMessages - count) / active.length)
       let progressed = false
       for (const state of ordered) {
         const response = byPartition.get(state.partition)
@@ -192,6 +195,7 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
     })
   }
 
+  await readAhead.settle()
   const { conflicts, written } = await saveOffsets(states, offsets, logger, topic)
   const summary: CycleSummary = {
     consumerId: options.consumerId,

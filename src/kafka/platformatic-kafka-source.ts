@@ -235,31 +235,62 @@ function outOfRangeResponse(error: unknown): DecodedFetchResponse | undefined {
 }
 
 /**
- * One partition's records from `fetchOffset` on. The decoder already built each record in its
- * final form: whole batches are appended as they are, only the first may need trimming.
+ * One partition's records from `fetchOffset` on. The offsets the response covers are known at
+ * once, from the batch headers; the records are built when the cycle first reads them (see
+ * `LazyRecordBatch`), so only the partition being processed holds record objects.
  */
 function toFetchedPartition(response: DecodedFetchPartition, fetchOffset: number): FetchedPartition {
-  let records: FetchedRecord[] = []
   let lastOffset = fetchOffset - 1
   const aborted = new AbortedTransactions(response.abortedTransactions)
+  const batches: DecodedRecordBatch[] = []
   for (const batch of response.records ?? []) {
     if (batch.lastOffset < fetchOffset) continue
     if (batch.lastOffset > lastOffset) lastOffset = batch.lastOffset
-    if (aborted.skips(batch)) continue
-    const batchRecords = batch.records
-    const first = batchRecords[0]
-    if (first === undefined) continue
-    if (records.length === 0 && first.offset >= fetchOffset) {
-      records = batchRecords // the usual case: no copy
-    } else {
-      for (const record of batchRecords) if (record.offset >= fetchOffset) records.push(record)
-    }
+    if (!aborted.skips(batch)) batches.push(batch)
   }
   const watermarks =
     response.lastStableOffset >= 0n
       ? { logStartOffset: Number(response.logStartOffset), endOffset: Number(response.lastStableOffset) }
       : undefined
-  return { partition: response.partitionIndex, records, lastOffset, ...(watermarks && { watermarks }) }
+  return new LazyFetchedPartition(response.partitionIndex, batches, fetchOffset, lastOffset, watermarks)
+}
+
+class LazyFetchedPartition implements FetchedPartition {
+  readonly partition: number
+  readonly lastOffset: number
+  readonly watermarks?: PartitionWatermarks
+  readonly #batches: readonly DecodedRecordBatch[]
+  readonly #fetchOffset: number
+  #records: FetchedRecord[] | undefined
+
+  constructor(
+    partition: number,
+    batches: readonly DecodedRecordBatch[],
+    fetchOffset: number,
+    lastOffset: number,
+    watermarks: PartitionWatermarks | undefined,
+  ) {
+    this.partition = partition
+    this.#batches = batches
+    this.#fetchOffset = fetchOffset
+    this.lastOffset = lastOffset
+    if (watermarks !== undefined) this.watermarks = watermarks
+  }
+
+  get records(): readonly FetchedRecord[] {
+    this.#records ??= recordsFrom(this.#batches, this.#fetchOffset)
+    return this.#records
+  }
+}
+
+function recordsFrom(batches: readonly DecodedRecordBatch[], fetchOffset: number): FetchedRecord[] {
+  const only = batches.length === 1 ? batches[0]!.records : undefined
+  if (only !== undefined && (only[0]?.offset ?? fetchOffset) >= fetchOffset) return only // the usual case: no copy
+  const records: FetchedRecord[] = []
+  for (const batch of batches) {
+    for (const record of batch.records) if (record.offset >= fetchOffset) records.push(record)
+  }
+  return records
 }
 
 /**

@@ -21,7 +21,8 @@ interface Remainder {
   /** The offset the fetch asked for: the remainder covers [from, lastOffset]. */
   readonly from: number
   readonly lastOffset: number
-  readonly records: readonly FetchedRecord[]
+  /** The response as fetched: its records are built only if they are served. */
+  readonly response: FetchedPartition
   readonly round: number
   readonly keptAt: number
 }
@@ -69,7 +70,7 @@ export class UnconsumedRecords {
         this.#remainders.delete(partition)
         continue
       }
-      const records = remainder.records
+      const records = remainder.response.records
       const first = firstAtOrAfter(records, fetchOffset)
       served.set(partition, {
         partition,
@@ -87,7 +88,8 @@ export class UnconsumedRecords {
     const fromOf = new Map(requests.map((request) => [request.partition, request.fetchOffset]))
     for (const response of fetched) {
       const from = fromOf.get(response.partition)
-      if (from === undefined || response.offsetOutOfRange || response.records.length === 0) {
+      // `records` is not read here: the source builds them only when the cycle consumes them.
+      if (from === undefined || response.offsetOutOfRange || response.lastOffset < from) {
         this.#remainders.delete(response.partition)
         continue
       }
@@ -95,7 +97,7 @@ export class UnconsumedRecords {
         topicId,
         from,
         lastOffset: response.lastOffset,
-        records: response.records,
+        response,
         round,
         keptAt,
       })

@@ -39,7 +39,7 @@ export class FakeKafkaSource implements KafkaSource {
   readonly fetches: FetchRequest[][] = []
   /** Most records one partition returns per fetch (a fetch size limit). */
   maxRecordsPerFetch = Number.POSITIVE_INFINITY
-  /** Thrown by the nth fetch (1-based), e.g. a broker going away mid-run. */
+  /** Thrown by the nth fetch (1-based) and every one after it: a broker going away mid-run. */
   failFetch?: { at: number; error: Error }
   topicExists = true
   /** Fetches return nothing at all, although the watermarks say there is more (a stuck broker). */
@@ -71,7 +71,7 @@ export class FakeKafkaSource implements KafkaSource {
 
   async fetch(_topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
     this.fetches.push([...requests])
-    if (this.failFetch && this.fetches.length === this.failFetch.at) throw this.failFetch.error
+    if (this.failFetch && this.fetches.length >= this.failFetch.at) throw this.failFetch.error
     return requests.map(({ partition, fetchOffset }) => {
       const state = this.partitionsOf.get(partition)!
       const watermarks = { logStartOffset: state.logStartOffset, endOffset: state.endOffset }

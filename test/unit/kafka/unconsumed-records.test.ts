@@ -90,7 +90,7 @@ describe('UnconsumedRecords', () => {
     expect([...served.keys()].sort()).toEqual([1, 2])
   })
 
-  it('keeps nothing of an empty or out-of-range response', () => {
+  it('keeps nothing of a response that covered nothing or was out of range', () => {
     const { unconsumed } = setup()
     unconsumed.keep(
       TOPIC,
@@ -102,5 +102,23 @@ describe('UnconsumedRecords', () => {
     )
 
     expect(unconsumed.size).toBe(0)
+  })
+
+  it('does not build the records of the responses it keeps (the source builds them lazily)', () => {
+    const { unconsumed } = setup()
+    let built = 0
+    const lazy: FetchedPartition = {
+      partition: 0,
+      lastOffset: 9,
+      get records() {
+        built++
+        return [record(5, '{}')]
+      },
+    }
+
+    unconsumed.keep(TOPIC, [{ partition: 0, fetchOffset: 5 }], [lazy])
+
+    expect(built).toBe(0)
+    expect(unconsumed.size).toBe(1)
   })
 })
