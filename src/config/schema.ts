@@ -151,8 +151,9 @@ export const settings = {
   }),
   fetchMaxBytes: setting({
     key: 'FETCH_MAX_BYTES',
-    description: 'The most bytes one fetch request returns from one broker; bounds memory.',
-    defaultValue: '8388608',
+    description:
+      'The most bytes one fetch request returns from one broker; bounds memory (two fetches are in flight at once: one processed, the next read ahead).',
+    defaultValue: '2097152',
     expected: 'a whole number of bytes from 1024 to 268435456',
     schema: integer(1024, 268_435_456),
   }),

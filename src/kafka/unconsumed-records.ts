@@ -1,9 +1,9 @@
 /**
  * What a fetch returned beyond what the run consumed, kept for the next fetch of the same
  * partition, in this invocation or the next warm one. Without it, a run that stops at
- * MAX_MESSAGES (1000 by default) throws away most of each response, and the next invocation
- * fetches and decodes the same megabytes again: with 8 partitions, about 8 MB fetched for
- * every 1000 messages processed (profile and figures in bench/README.md).
+ * MAX_MESSAGES (1000 by default) throws away most of each response (a producer's batch of
+ * up to a megabyte per partition), and the next invocation fetches and decodes the same
+ * megabytes again, every invocation (profile and figures in bench/README.md).
  *
  * A kept remainder is served only when the next fetch asks for an offset it covers, under the
  * same topic id (a recreated topic has a new one), and for at most `maxAgeMs`. Records at an
