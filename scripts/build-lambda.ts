@@ -44,6 +44,8 @@ export async function bundleLambda(
   const outfile = options.outfile ?? resolve(root, 'dist/lambda/index.mjs')
   await mkdir(dirname(outfile), { recursive: true })
   const result = await build({
+    // Aliases and packages resolve from the project, whatever the caller's working directory.
+    absWorkingDir: root,
     entryPoints: [options.entry ?? resolve(root, 'src/lambda/handler.ts')],
     outfile,
     bundle: true,
