@@ -11,7 +11,7 @@ export interface Scenario {
   readonly partitions: number
 }
 
-export const SECTIONS = ['throughput', 'overhead', 'shards', 'producer'] as const
+export const SECTIONS = ['throughput', 'overhead', 'memory', 'shards', 'producer'] as const
 export type Section = (typeof SECTIONS)[number]
 
 /** The issue's scenarios at full size; `--scale` multiplies the message counts. */

@@ -74,6 +74,21 @@ export interface ShardsResult {
   }
 }
 
+export interface MemoryRow {
+  readonly label: string
+  /** Messages processed in the one invocation measured. */
+  readonly messages: number
+  /** V8 flags the worker ran with (NODE_OPTIONS in Lambda); empty: this machine's defaults. */
+  readonly nodeOptions: string
+  readonly peakRssMb: Spread
+  readonly rssAfterImportMb: number
+}
+
+export interface MemoryResult {
+  readonly scenario: string
+  readonly rows: readonly MemoryRow[]
+}
+
 export interface ProducerResult {
   readonly messages: number
   readonly sizeInBytes: number
@@ -106,7 +121,10 @@ export interface BenchResults {
   readonly throughput: readonly ThroughputResult[]
   readonly overhead: readonly ColdWarm[]
   readonly composition: readonly BundleComposition[]
+  readonly memory?: MemoryResult
   readonly shards?: ShardsResult
   readonly producer?: ProducerResult
+  /** kcat's start-to-exit time on a topic of 800 small messages: its fixed cost in every kcat figure. */
+  readonly kcatFixedMs?: Spread
   readonly targets: readonly TargetCheck[]
 }

@@ -76,8 +76,9 @@ async function main() {
       messages += report.count
       offsetsWritten += report.offsetsWritten
       stopReasons[report.stopReason] = (stopReasons[report.stopReason] ?? 0) + 1
-      if (report.stopReason === 'caught-up') break
-      if (report.count === 0 || invocations >= job.maxInvocations) {
+      // Stopping at maxInvocations is how a run measures one invocation; the parent checks counts.
+      if (report.stopReason === 'caught-up' || invocations >= job.maxInvocations) break
+      if (report.count === 0) {
         throw new Error(
           `The drain did not catch up: invocation ${invocations} ended ${report.stopReason} with ${report.count} message(s)`,
         )

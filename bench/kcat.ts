@@ -41,8 +41,9 @@ export function ensureKcat(log: (line: string) => void): string {
 function kcatVersion(): string | undefined {
   const result = spawnSync('kcat', ['-V'], { encoding: 'utf8' })
   if (result.status !== 0 || result.error !== undefined) return undefined
-  const line = result.stdout.split('\n').find((candidate) => /version/i.test(candidate))
-  return (line ?? result.stdout.split('\n')[0] ?? 'kcat').trim()
+  const kcat = /Version (\S+)/.exec(result.stdout)?.[1]
+  const librdkafka = /librdkafka (\S+)/.exec(result.stdout)?.[1]
+  return `kcat ${kcat ?? '(unknown version)'}${librdkafka ? ` (librdkafka ${librdkafka})` : ''}`
 }
 
 /**

@@ -35,6 +35,8 @@ import type {
   BundleComposition,
   ColdWarm,
   LkcRate,
+  MemoryResult,
+  MemoryRow,
   ProducerResult,
   Rate,
   ShardsResult,
@@ -49,7 +51,7 @@ import {
 import { consumeWithKcat, ensureKcat, produceWithKcat } from './kcat.ts'
 import { payloadLines } from './payloads.ts'
 import { checkTargets, renderMarkdown, withResultsSection } from './report.ts'
-import { median, spreadOf } from './stats.ts'
+import { median, type Spread, spreadOf } from './stats.ts'
 import { renderThroughputChart } from './svg-chart.ts'
 import {
   type DrainResult,
@@ -64,6 +66,12 @@ const workerPath = join(import.meta.dirname, 'consumer-worker.ts')
 const TABLE = 'kafka-consumer-offsets'
 /** The default MAX_MESSAGES (the seed's 1000). */
 const DEFAULT_MAX_MESSAGES = 1000
+/**
+ * A young generation pinned to what V8 gives a process with a couple of GB of memory or less
+ * (it sizes it from the machine's memory: 64 MB semi-spaces on a large machine, a few MB in a
+ * 512 MB function). Set in Lambda with NODE_OPTIONS; the memory section measures both.
+ */
+const PINNED_YOUNG_GENERATION = '--max-semi-space-size=16'
 
 const log = (line: string) =>
   process.stderr.write(`\x1b[2m[bench ${new Date().toISOString().slice(11, 19)}]\x1b[0m ${line}\n`)
@@ -125,7 +133,7 @@ async function main(): Promise<void> {
 
     const throughput: ThroughputResult[] = []
     const topics = new Map<string, string>()
-    const needsReference = options.sections.has('shards')
+    const needsReference = options.sections.has('shards') || options.sections.has('memory')
     for (const scenario of options.scenarios) {
       if (!options.sections.has('throughput') && !(needsReference && scenario.id === REFERENCE_SCENARIO))
         continue
@@ -137,11 +145,24 @@ async function main(): Promise<void> {
     }
 
     const overhead: ColdWarm[] = []
+    let kcatFixedMs: Spread | undefined
     if (options.sections.has('overhead')) {
       const idleTopic = await prepareIdleTopic(stack, bundles)
       for (const kind of ['self-contained', 'layer'] as const) {
         overhead.push(await measureOverhead(stack, bundles, options, kind, idleTopic))
       }
+      const kcatRuns: number[] = []
+      for (let run = 0; run < 5; run++)
+        kcatRuns.push(await consumeWithKcat(stack.broker.bootstrapServers, idleTopic))
+      kcatFixedMs = spreadOf(kcatRuns)
+      log(`kcat on the 800-message topic: ${ms(kcatFixedMs.median)} from start to exit`)
+    }
+
+    let memory: MemoryResult | undefined
+    const referenceScenario = options.scenarios.find((scenario) => scenario.id === REFERENCE_SCENARIO)
+    const referenceTopicForMemory = topics.get(REFERENCE_SCENARIO)
+    if (options.sections.has('memory') && referenceScenario && referenceTopicForMemory) {
+      memory = await measureMemory(stack, bundles, options, referenceScenario, referenceTopicForMemory)
     }
 
     let shards: ShardsResult | undefined
@@ -176,8 +197,10 @@ async function main(): Promise<void> {
       throughput,
       overhead,
       composition: [composition('self-contained', bundles.selfContained.metafile)],
+      ...(memory && { memory }),
       ...(shards && { shards }),
       ...(producer && { producer }),
+      ...(kcatFixedMs && { kcatFixedMs }),
     }
     const results: BenchResults = { ...partial, targets: checkTargets(partial) }
     await publish(results, options)
@@ -274,29 +297,80 @@ interface DrainMeasurement {
 
 let groupSequence = 0
 
-/** One worker draining the topic from the beginning under a fresh consumer_id. */
+/**
+ * One worker draining the topic from the beginning under a fresh consumer_id; with
+ * `maxInvocations: 1`, only what one invocation takes (MAX_MESSAGES).
+ */
 async function drain(
   stack: Stack,
   bundle: string,
   scenario: Scenario,
   topic: string,
   env: Record<string, string>,
+  run: { nodeOptions?: readonly string[]; expectMessages?: number; maxInvocations?: number } = {},
 ): Promise<DrainMeasurement> {
   const worker = startWorker(
-    { mode: 'drain', bundle, maxInvocations: scenario.messages + 10 },
+    { mode: 'drain', bundle, maxInvocations: run.maxInvocations ?? scenario.messages + 10 },
     { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${++groupSequence}`, ...env },
+    run.nodeOptions,
   )
   await worker.ready
   const before = stack.dynamodb.counts()
   worker.go()
   const result = await worker.result
   if (result.type !== 'drain') throw new Error(`expected a drain result, got ${result.type}`)
-  if (result.messages !== scenario.messages) {
-    throw new Error(
-      `${scenario.id}: the drain processed ${result.messages} messages, not ${scenario.messages}`,
-    )
+  const expected = run.expectMessages ?? scenario.messages
+  if (result.messages !== expected) {
+    throw new Error(`${scenario.id}: the drain processed ${result.messages} messages, not ${expected}`)
   }
   return { result, dynamodb: countsBetween(before, stack.dynamodb.counts()) }
+}
+
+/**
+ * Peak RSS of one invocation: the whole backlog and a tenth of it (bounded by the fetch size,
+ * it should not differ), with this machine's V8 heap sizing and with a pinned young generation.
+ */
+async function measureMemory(
+  stack: Stack,
+  bundles: Bundles,
+  options: BenchOptions,
+  scenario: Scenario,
+  topic: string,
+): Promise<MemoryResult> {
+  const tenth = Math.round(scenario.messages / 10)
+  const variants = [
+    { label: 'whole backlog', messages: scenario.messages, nodeOptions: [] as string[] },
+    { label: 'a tenth of it', messages: tenth, nodeOptions: [] as string[] },
+    { label: 'whole backlog', messages: scenario.messages, nodeOptions: [PINNED_YOUNG_GENERATION] },
+    { label: 'a tenth of it', messages: tenth, nodeOptions: [PINNED_YOUNG_GENERATION] },
+  ]
+  const rows: MemoryRow[] = []
+  for (const variant of variants) {
+    const runs: DrainResult[] = []
+    for (let repeat = 0; repeat < options.repeat; repeat++) {
+      const { result } = await drain(
+        stack,
+        bundles.selfContained.path,
+        scenario,
+        topic,
+        { MAX_MESSAGES: String(variant.messages) },
+        { nodeOptions: variant.nodeOptions, expectMessages: variant.messages, maxInvocations: 1 },
+      )
+      runs.push(result)
+    }
+    const row = {
+      label: variant.label,
+      messages: variant.messages,
+      nodeOptions: variant.nodeOptions.join(' '),
+      peakRssMb: spreadOf(runs.map((run) => rssMb(run.maxRssKb))),
+      rssAfterImportMb: rssMb(median(runs.map((run) => run.rssAfterImportKb))),
+    }
+    rows.push(row)
+    log(
+      `memory: ${row.messages.toLocaleString('en-US')} messages ${row.nodeOptions || '(V8 defaults)'}: peak RSS ${row.peakRssMb.median} MB`,
+    )
+  }
+  return { scenario: scenario.id, rows }
 }
 
 /** A topic whose every partition has messages, all consumed: the next invocations find nothing new. */
@@ -472,8 +546,13 @@ interface Worker {
   go(): void
 }
 
-function startWorker(job: WorkerJob, env: Readonly<Record<string, string>>): Worker {
+function startWorker(
+  job: WorkerJob,
+  env: Readonly<Record<string, string>>,
+  nodeOptions: readonly string[] = [],
+): Worker {
   const child: ChildProcess = fork(workerPath, [], {
+    execArgv: [...nodeOptions],
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',

@@ -15,7 +15,7 @@ export type WorkerJob =
       /** Import, say `ready`, wait for `go`, then invoke until an invocation ends caught up. */
       readonly mode: 'drain'
       readonly bundle: string
-      /** A bound on invocations, so a consumer that never catches up cannot run forever. */
+      /** Stop after this many invocations even if not caught up (1: measure one invocation). */
       readonly maxInvocations: number
     }
 

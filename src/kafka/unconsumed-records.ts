@@ -11,8 +11,8 @@
  * watermarks are not served (they would be stale): the cycle keeps those it read at the start.
  *
  * Memory: records are views of their fetch response, so a remainder keeps the whole response
- * alive. Remainders from at most `maxRounds` fetch rounds are kept: memory stays bounded by a
- * few fetch sizes (FETCH_MAX_BYTES per broker), never by the backlog.
+ * alive. Remainders from at most `maxRounds` (8) fetch rounds are kept: memory stays bounded by
+ * a few fetch sizes (16 MB per broker with the default FETCH_MAX_BYTES), never by the backlog.
  */
 import type { FetchedPartition, FetchedRecord, FetchRequest } from '../cycle/ports.ts'
 
@@ -44,7 +44,7 @@ export class UnconsumedRecords {
 
   constructor(options: UnconsumedRecordsOptions = {}) {
     this.#maxAgeMs = options.maxAgeMs ?? 10 * 60_000
-    this.#maxRounds = options.maxRounds ?? 2
+    this.#maxRounds = options.maxRounds ?? 8
     this.#clock = options.clock ?? Date.now
   }
 
