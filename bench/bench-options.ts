@@ -35,6 +35,8 @@ export interface BenchOptions {
   /** MAX_MESSAGES for the "drain in one invocation" runs. */
   readonly oneShotMaxMessages: number
   readonly writeResults: boolean
+  /** Directory for `node --cpu-prof` profiles of the drain workers; unset: no profiling. */
+  readonly cpuProfileDir?: string
 }
 
 export const USAGE = `Usage: npm run bench [-- options]
@@ -50,6 +52,7 @@ Options (environment variable in brackets):
   --only LIST        sections: ${SECTIONS.join(',')} (default all)
   --scenarios LIST   ${FULL_SCENARIOS.map((scenario) => scenario.id).join(',')} (default all)
   --no-write         print only; write nothing under bench/results/
+  --cpu-prof DIR     profile every drain worker with node --cpu-prof into DIR (open in Chrome DevTools)
   --help`
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
@@ -63,6 +66,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       only: { type: 'string' },
       scenarios: { type: 'string' },
       'no-write': { type: 'boolean' },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -87,6 +91,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     })),
     oneShotMaxMessages: 10_000_000,
     writeResults: values['no-write'] !== true,
+    ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
   }
 }
 

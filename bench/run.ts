@@ -17,7 +17,7 @@ import os from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import type { Metafile } from 'esbuild'
+import { build, type Metafile } from 'esbuild'
 import { bundleLambda } from '../scripts/build-lambda.ts'
 import { createSender, createTopic } from '../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../src/local/kafka-broker.ts'
@@ -62,7 +62,12 @@ import {
 } from './worker-protocol.ts'
 
 const root = resolve(import.meta.dirname, '..')
-const workerPath = join(import.meta.dirname, 'consumer-worker.ts')
+/**
+ * The worker runs as plain JavaScript, as Lambda runs the bundle: a .ts entry would make Node
+ * load its TypeScript stripper (WebAssembly) in every measured process, adding tens of MB of
+ * RSS and milliseconds of start-up that Lambda never pays.
+ */
+const workerPath = join(root, 'dist/bench/consumer-worker.mjs')
 const TABLE = 'kafka-consumer-offsets'
 /** The default MAX_MESSAGES (the seed's 1000). */
 const DEFAULT_MAX_MESSAGES = 1000
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
     return
   }
   const options = parsed
+  if (options.cpuProfileDir !== undefined) cpuProfileDir = resolve(options.cpuProfileDir)
   const startedAt = new Date()
   const loadAverageAtStart = os.loadavg()
   const kcat = ensureKcat(log)
@@ -211,13 +217,22 @@ async function main(): Promise<void> {
 }
 
 async function buildBundles(): Promise<Bundles> {
-  const build = async (selfContained: boolean, name: string) => {
+  const bundle = async (selfContained: boolean, name: string) => {
     const outfile = join(root, 'dist/bench', name, 'index.mjs')
     const { bytes, metafile } = await bundleLambda({ selfContained, outfile })
     const gzipBytes = gzipSync(await readFile(outfile)).length
     return { path: outfile, bytes, gzipBytes, metafile }
   }
-  return { selfContained: await build(true, 'self-contained'), layer: await build(false, 'layer') }
+  await build({
+    entryPoints: [join(import.meta.dirname, 'consumer-worker.ts')],
+    outfile: workerPath,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    logLevel: 'warning',
+  })
+  return { selfContained: await bundle(true, 'self-contained'), layer: await bundle(false, 'layer') }
 }
 
 /** A fresh topic filled with the scenario's messages by kcat; returns how long producing took. */
@@ -296,6 +311,8 @@ interface DrainMeasurement {
 }
 
 let groupSequence = 0
+/** Set from `--cpu-prof`: where the drain workers write their CPU profiles. */
+let cpuProfileDir: string | undefined
 
 /**
  * One worker draining the topic from the beginning under a fresh consumer_id; with
@@ -309,10 +326,11 @@ async function drain(
   env: Record<string, string>,
   run: { nodeOptions?: readonly string[]; expectMessages?: number; maxInvocations?: number } = {},
 ): Promise<DrainMeasurement> {
+  const profiling = cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`]
   const worker = startWorker(
     { mode: 'drain', bundle, maxInvocations: run.maxInvocations ?? scenario.messages + 10 },
     { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${++groupSequence}`, ...env },
-    run.nodeOptions,
+    [...(run.nodeOptions ?? []), ...profiling],
   )
   await worker.ready
   const before = stack.dynamodb.counts()

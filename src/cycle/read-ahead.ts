@@ -21,12 +21,30 @@ export interface ReadAheadOptions {
   readonly shouldStop: () => boolean
 }
 
-/** What the cycle will process of the round being fetched. */
+/** What the cycle may still process when the round being fetched arrives. */
 export interface RoundBudget {
   /** Messages the run may still process. */
   readonly messages: number
-  /** Messages each partition may process in this round. */
-  readonly perPartition: number
+}
+
+/**
+ * Each partition's share of a round: the run's remaining messages split between the
+ * partitions the round brought something for. Not between all partitions asked: a
+ * size-limited response often carries data for a few only, and splitting the budget over all
+ * of them would process a sliver of each batch fetched and leave the rest to fetch again.
+ */
+export function roundShare(
+  remaining: number,
+  requests: readonly FetchRequest[],
+  responses: readonly FetchedPartition[],
+): number {
+  const asked = new Map(requests.map((request) => [request.partition, request.fetchOffset]))
+  let covering = 0
+  for (const response of responses) {
+    const offset = asked.get(response.partition)
+    if (offset !== undefined && response.lastOffset >= offset) covering++
+  }
+  return Math.ceil(remaining / Math.max(1, covering))
 }
 
 interface Pending {
@@ -90,6 +108,7 @@ export class ReadAhead {
     budget: RoundBudget,
   ): void {
     if (this.#options.shouldStop()) return
+    const share = roundShare(budget.messages, requests, responses)
     const byPartition = new Map(responses.map((response) => [response.partition, response]))
     const next: FetchRequest[] = []
     // Offsets covered bound the records from above (markers and aborted records have offsets
@@ -102,7 +121,7 @@ export class ReadAhead {
         continue
       }
       const covered = Math.max(0, response.lastOffset + 1 - request.fetchOffset)
-      if (covered > budget.perPartition) return
+      if (covered > share) return
       offsetsCovered += covered
       const nextOffset = Math.max(request.fetchOffset, response.lastOffset + 1)
       const end = response.watermarks?.endOffset

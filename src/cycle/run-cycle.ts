@@ -23,7 +23,7 @@ import type {
   OffsetWrite,
   PartitionWatermarks,
 } from './ports.ts'
-import { ReadAhead } from './read-ahead.ts'
+import { ReadAhead, roundShare } from './read-ahead.ts'
 import { ownedPartitions, type Shard } from './shards.ts'
 
 export type StartPosition = 'earliest' | 'latest'
@@ -154,12 +154,11 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
       // Rotate the request order so no partition is always last in a size-limited response.
       const shift = round++ % active.length
       const ordered = [...active.slice(shift), ...active.slice(0, shift)]
-      const share = Math.ceil((options.maxMessages - count) / active.length)
-      const fetched = await readAhead.fetch(
-        ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
-        { messages: options.maxMessages - count, perPartition: share },
-      )
+      const requests = ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position }))
+      const remaining = options.maxMessages - count
+      const fetched = await readAhead.fetch(requests, { messages: remaining })
       const byPartition = new Map(fetched.map((response) => [response.partition, response]))
+      const share = roundShare(remaining, requests, fetched)
       let progressed = false
       for (const state of ordered) {
         const response = byPartition.get(state.partition)

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { ReadAhead } from '../../../src/cycle/read-ahead.ts'
+import { ReadAhead, roundShare } from '../../../src/cycle/read-ahead.ts'
 import { FakeKafkaSource } from '../../support/fakes.ts'
 
-const plenty = { messages: 1_000_000, perPartition: 1_000_000 }
+const plenty = { messages: 1_000_000 }
 
 function setup(options: { stop?: () => boolean } = {}) {
   const source = new FakeKafkaSource()
@@ -78,8 +78,7 @@ describe('ReadAhead', () => {
   })
 
   it.each([
-    ['the round uses up the run budget', { messages: 20, perPartition: 100 }, () => false],
-    ['a partition gets more than its share', { messages: 100, perPartition: 5 }, () => false],
+    ['the round uses up the run budget', { messages: 20 }, () => false],
     ['the run must stop', plenty, () => true],
   ])('does not read ahead when %s', async (_case, budget, stop) => {
     const { source, readAhead } = setup({ stop })
@@ -90,6 +89,21 @@ describe('ReadAhead', () => {
         { partition: 1, fetchOffset: 0 },
       ],
       budget,
+    )
+
+    expect(source.fetches).toHaveLength(1)
+  })
+
+  it('does not read ahead when a partition brought more than its share of the budget', async () => {
+    const { source, readAhead } = setup()
+
+    // 10 + 5 offsets covered fit a budget of 16, but 10 is more than the share of 8 each
+    await readAhead.fetch(
+      [
+        { partition: 0, fetchOffset: 0 },
+        { partition: 1, fetchOffset: 25 },
+      ],
+      { messages: 16 },
     )
 
     expect(source.fetches).toHaveLength(1)
@@ -147,5 +161,21 @@ describe('ReadAhead', () => {
     expect(waiting).toBe(true)
     expect(settledEarly).toBe(false)
     expect(finished).toBe(true)
+  })
+})
+
+describe('roundShare', () => {
+  it('splits what is left of the budget between the partitions the round brought something for', () => {
+    const requests = [0, 1, 2, 3].map((partition) => ({ partition, fetchOffset: 10 }))
+    const responses = [
+      { partition: 0, records: [], lastOffset: 19 },
+      { partition: 1, records: [], lastOffset: 9 }, // nothing: it stayed at 10
+      { partition: 2, records: [], lastOffset: 14 },
+      { partition: 3, records: [], lastOffset: 9 },
+    ]
+
+    expect(roundShare(1000, requests, responses)).toBe(500)
+    expect(roundShare(1000, requests, [])).toBe(1000)
+    expect(roundShare(7, requests, responses)).toBe(4)
   })
 })
