@@ -10,7 +10,7 @@ export interface ChartBar {
   readonly label: string
   readonly value: number
   readonly color: string
-  /** Shown after the value, e.g. "0.62× kcat". */
+  /** Shown after the value, e.g. "122 MB/s, 0.62× kcat". */
   readonly note?: string
 }
 
@@ -20,36 +20,42 @@ export interface ChartGroup {
 }
 
 const WIDTH = 820
-const LEFT = 190
-const RIGHT = 150
+const LEFT = 24
+const RIGHT = 250
 const BAR = 16
 const BAR_GAP = 4
-const GROUP_GAP = 18
+const TITLE = 20
+const GROUP_GAP = 14
 const TOP = 58
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"'
 
 export function renderThroughputChart(results: BenchResults): string {
   const groups: ChartGroup[] = results.throughput.map((result) => ({
-    title: `${formatNumber(result.messages)} × ${result.sizeInBytes >= 1024 ? `${formatNumber(result.sizeInBytes / 1024)} KiB` : `${result.sizeInBytes} B`}, ${result.partitions} partition${result.partitions === 1 ? '' : 's'}`,
+    title: `${formatNumber(result.messages)} × ${result.sizeInBytes >= 1024 ? `${formatNumber(result.sizeInBytes / 1024)} KiB` : `${result.sizeInBytes} B`} JSON, ${result.partitions} partition${result.partitions === 1 ? '' : 's'}`,
     bars: [
-      { label: 'kcat (librdkafka)', value: result.kcat.messagesPerSecond, color: '#9aa0a6' },
+      {
+        label: 'kcat (librdkafka)',
+        value: result.kcat.messagesPerSecond,
+        color: '#9aa0a6',
+        note: `${formatNumber(result.kcat.megabytesPerSecond)} MB/s`,
+      },
       {
         label: 'lkc, one invocation',
         value: result.oneInvocation.messagesPerSecond,
         color: '#1a73e8',
-        note: `${result.oneInvocation.ratioToKcat.toFixed(2)}× kcat`,
+        note: `${formatNumber(result.oneInvocation.megabytesPerSecond)} MB/s, ${result.oneInvocation.ratioToKcat.toFixed(2)}× kcat`,
       },
       {
         label: 'lkc, MAX_MESSAGES=1000',
         value: result.defaultMaxMessages.messagesPerSecond,
         color: '#8ab4f8',
-        note: `${result.defaultMaxMessages.ratioToKcat.toFixed(2)}× kcat`,
+        note: `${formatNumber(result.defaultMaxMessages.megabytesPerSecond)} MB/s, ${result.defaultMaxMessages.ratioToKcat.toFixed(2)}× kcat`,
       },
     ],
   }))
   const load = results.machine.loadAverageAtStart.join(' / ')
   return renderBarChart(
-    'Messages per second: this project beside kcat',
+    'Messages per second: this project (lkc) beside kcat',
     `${results.startedAt.slice(0, 10)}, ${results.machine.cpus} cores, load average ${load} at start; bundled handler, no-op processor, offsets saved`,
     groups,
   )
@@ -59,7 +65,7 @@ export function renderBarChart(title: string, subtitle: string, groups: readonly
   const max = Math.max(1, ...groups.flatMap((group) => group.bars.map((bar) => bar.value)))
   const scale = niceCeiling(max)
   const plotWidth = WIDTH - LEFT - RIGHT
-  const groupHeight = (bars: number) => bars * BAR + (bars - 1) * BAR_GAP
+  const groupHeight = (bars: number) => TITLE + bars * BAR + (bars - 1) * BAR_GAP
   const height = TOP + groups.reduce((sum, group) => sum + groupHeight(group.bars.length) + GROUP_GAP, 0) + 56
   const parts: string[] = []
   parts.push(
@@ -78,10 +84,10 @@ export function renderBarChart(title: string, subtitle: string, groups: readonly
   }
   let y = TOP
   for (const group of groups) {
-    const middle = y + groupHeight(group.bars.length) / 2
     parts.push(
-      `<text x="${LEFT - 10}" y="${middle + 4}" text-anchor="end" font-weight="600" fill="#202124">${escapeXml(group.title)}</text>`,
+      `<text x="${LEFT}" y="${y + 13}" font-weight="600" fill="#202124">${escapeXml(group.title)}</text>`,
     )
+    y += TITLE
     for (const bar of group.bars) {
       const width = Math.max(1, (plotWidth * bar.value) / scale)
       const label = `${formatNumber(bar.value)}${bar.note ? `  (${bar.note})` : ''}`
@@ -102,14 +108,15 @@ export function renderBarChart(title: string, subtitle: string, groups: readonly
     )
     legendX += 18 + bar.label.length * 6.5
   }
+  parts.push(`<text x="${WIDTH - 16}" y="${height - 11}" text-anchor="end" fill="#5f6368">messages/s</text>`)
   parts.push('</svg>')
   return `${parts.join('\n')}\n`
 }
 
-/** 1, 2 or 5 times a power of ten, at least `value`: round numbers on the axis. */
+/** A round number at least `value` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten): the axis end. */
 export function niceCeiling(value: number): number {
   const power = 10 ** Math.floor(Math.log10(value))
-  for (const step of [1, 2, 2.5, 5, 10]) {
+  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
     if (step * power >= value) return step * power
   }
   return 10 * power
