@@ -121,6 +121,22 @@ export const settings = {
     expected: 'a whole number from 1 to 10000000',
     schema: integer(1, 10_000_000),
   }),
+  shardCount: setting({
+    key: 'SHARD_COUNT',
+    description:
+      'How many functions share the topic: each owns the partitions p with p % SHARD_COUNT == SHARD_INDEX (1: this one owns them all). All shards keep their offsets under the same `consumer_id`.',
+    defaultValue: '1',
+    expected: 'a whole number from 1 to 1000',
+    schema: integer(1, 1000),
+  }),
+  shardIndex: setting({
+    key: 'SHARD_INDEX',
+    description:
+      'Which shard this function is: it consumes only the partitions p with p % SHARD_COUNT == SHARD_INDEX.',
+    defaultValue: '0',
+    expected: 'a whole number from 0 to SHARD_COUNT - 1',
+    schema: integer(0, 999),
+  }),
   startPosition: setting({
     key: 'START_POSITION',
     description:
@@ -209,8 +225,9 @@ export const settings = {
   }),
   fetchMaxBytes: setting({
     key: 'FETCH_MAX_BYTES',
-    description: 'The most bytes one fetch request returns from one broker; bounds memory.',
-    defaultValue: '8388608',
+    description:
+      'The most bytes one fetch request returns from one broker; bounds memory (two fetches are in flight at once: one processed, the next read ahead).',
+    defaultValue: '2097152',
     expected: 'a whole number of bytes from 1024 to 268435456',
     schema: integer(1024, 268_435_456),
   }),
@@ -393,6 +410,15 @@ export function loadConfig(env: Environment): Config {
   }
   const failed = new Set(problems.map((problem) => problem.key))
   problems.push(...securityProblems(config as Partial<Config>, env, failed))
+  const shardCount = config.shardCount
+  const shardIndex = config.shardIndex
+  if (typeof shardCount === 'number' && typeof shardIndex === 'number' && shardIndex >= shardCount) {
+    problems.push({
+      key: settings.shardIndex.key,
+      value: String(shardIndex),
+      expected: `a whole number from 0 to ${shardCount - 1} (SHARD_COUNT is ${shardCount})`,
+    })
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return config as Config
 }

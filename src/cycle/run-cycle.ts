@@ -39,6 +39,8 @@ import type {
   PartitionWatermarks,
   RunLease,
 } from './ports.ts'
+import { ReadAhead, roundShare } from './read-ahead.ts'
+import { ownedPartitions, type Shard } from './shards.ts'
 
 export type { PartitionFailure, ProcessingPolicy } from './deliver-records.ts'
 
@@ -70,6 +72,8 @@ export interface CycleOptions {
   readonly processing?: ProcessingPolicy
   /** Who this run is, and how long a lease lasts unrenewed. Default: a random owner, 60 s. */
   readonly lease?: { readonly owner: string; readonly durationMs: number }
+  /** Consume only this shard's partitions (SHARD_COUNT, SHARD_INDEX); default: all of them. */
+  readonly shard?: Shard
 }
 
 export interface CycleDependencies {
@@ -145,7 +149,18 @@ const SAVE_RETRY_DELAYS_MS = [250, 1000]
 export async function runCycle(deps: CycleDependencies, options: CycleOptions): Promise<CycleSummary> {
   const run = new CycleRun(deps, options)
   // The topic first: when it does not exist, the run fails before writing anything, lease included.
-  const partitions = await deps.source.partitions(options.topic)
+  const topicPartitions = await deps.source.partitions(options.topic)
+  const partitions = ownedPartitions(topicPartitions, options.shard)
+  if (partitions.length === 0) {
+    deps.logger.warn("This shard owns none of the topic's partitions; nothing to consume", {
+      topic: options.topic,
+      partitions: topicPartitions.length,
+      shardCount: options.shard?.count,
+      shardIndex: options.shard?.index,
+      fix: 'use at most as many shards as the topic has partitions',
+    })
+    return run.summary()
+  }
   const lease = await run.takeLease()
   if (lease === 'held') return run.summary()
   try {
@@ -201,6 +216,8 @@ class CycleRun {
   #storeFailure: unknown
   /** A retry did not fit before the deadline. */
   #outOfTime = false
+  /** The next fetch round, on its way while this one is processed (see read-ahead.ts). */
+  #readAhead: ReadAhead | undefined
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -307,7 +324,11 @@ class CycleRun {
           break
         }
         const byPartition = new Map(fetched.map((response) => [response.partition, response]))
-        const share = Math.ceil((maxMessages - this.#done()) / active.length)
+        const share = roundShare(
+          maxMessages - this.#done(),
+          ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
+          fetched,
+        )
         let progressed = false
         for (const state of ordered) {
           const response = byPartition.get(state.partition)
@@ -343,6 +364,7 @@ class CycleRun {
 
   /** 4. The final save, with retries; a failure is reported in the summary, not thrown. */
   async saveOffsets(): Promise<void> {
+    await this.#settleReadAhead()
     try {
       await this.#save()
     } catch (error) {
@@ -400,9 +422,12 @@ class CycleRun {
 
   /** A fetch still unanswered at the deadline is abandoned: the time left is for saving. */
   async #fetchBeforeDeadline(ordered: readonly PartitionState[]): Promise<FetchedPartition[] | 'deadline'> {
-    const pending = this.#deps.source.fetch(
-      this.#options.topic,
+    this.#readAhead ??= new ReadAhead(this.#deps.source, this.#options.topic, {
+      shouldStop: () => this.#stopCause() !== undefined,
+    })
+    const pending = this.#readAhead.fetch(
       ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
+      { messages: this.#options.maxMessages - this.#done() },
     )
     const remainingMs = this.#options.deadline - this.#clock()
     if (!Number.isFinite(remainingMs)) return pending
@@ -417,6 +442,25 @@ class CycleRun {
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /**
+   * Lets a fetch read ahead finish before saving, so none outlives the run (the next
+   * invocation's fetch session would trip on it); never past the deadline, which is for saving.
+   */
+  async #settleReadAhead(): Promise<void> {
+    const settling = this.#readAhead?.settle()
+    if (settling === undefined) return
+    const remainingMs = this.#options.deadline - this.#clock()
+    if (!Number.isFinite(remainingMs)) return settling
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      settling,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, remainingMs))
+      }),
+    ])
+    clearTimeout(timer)
   }
 
   async #consumePartition(state: PartitionState, response: FetchedPartition, budget: number): Promise<void> {

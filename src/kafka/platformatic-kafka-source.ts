@@ -5,9 +5,9 @@
  *
  * Owns: the client and its connections (kept across warm invocations), grouping partitions by
  * leader, read_committed filtering of aborted transactions, and turning client errors into
- * the project's own.
+ * the project's own. Fetch responses are decoded by the lean decoder (`lean-fetch-consumer.ts`),
+ * and what a run does not consume is kept for the next fetch (`unconsumed-records.ts`).
  */
-import { Consumer, type RecordsBatch } from '@platformatic/kafka'
 import type {
   FetchedPartition,
   FetchedRecord,
@@ -18,6 +18,13 @@ import type {
 import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
 import { type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
 import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
+import type {
+  DecodedFetchPartition,
+  DecodedFetchResponse,
+  DecodedRecordBatch,
+} from './fetch-response-decoder.ts'
+import { asDecoded, LeanFetchConsumer } from './lean-fetch-consumer.ts'
+import { UnconsumedRecords } from './unconsumed-records.ts'
 
 const READ_COMMITTED = 1
 const LATEST = -1n
@@ -27,8 +34,6 @@ const OFFSET_OUT_OF_RANGE = 1
 const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
 const ABORT_MARKER = 0
-
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
 
 export interface KafkaSourceOptions {
   readonly bootstrapServers: readonly string[]
@@ -49,17 +54,19 @@ export interface TopicLayout {
 
 export class PlatformaticKafkaSource implements KafkaSource {
   readonly #options: KafkaSourceOptions
-  readonly #consumer: Consumer
+  readonly #consumer: LeanFetchConsumer
   readonly #layouts = new Map<string, TopicLayout>()
   readonly #security: KafkaSecurity
   readonly #connectionErrors: ConnectionErrorRecorder
   /** Topics whose leaders must be asked again, past the client's own metadata cache (a fetch failed). */
   readonly #stale = new Set<string>()
+  /** Records fetched but not yet consumed, served to the next fetch that asks for them. */
+  readonly #unconsumed = new UnconsumedRecords()
 
   constructor(options: KafkaSourceOptions) {
     this.#options = options
     this.#security = options.security ?? PLAINTEXT_SECURITY
-    this.#consumer = new Consumer({
+    this.#consumer = new LeanFetchConsumer({
       ...this.#security.client,
       clientId: options.clientId,
       // Required by the client's type; never used: no group is joined and nothing is committed to Kafka.
@@ -131,8 +138,12 @@ export class PlatformaticKafkaSource implements KafkaSource {
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
     // After a failed fetch (a broker restarting, a leader moving), the leaders are looked up afresh.
     const layout = await this.#layout(topic, this.#stale.has(topic))
+    const served = this.#unconsumed.take(layout.id, requests)
+    const toFetch =
+      served.size === 0 ? requests : requests.filter((request) => !served.has(request.partition))
+    if (toFetch.length === 0) return [...served.values()]
     const byLeader = new Map<number, FetchRequest[]>()
-    for (const request of requests) {
+    for (const request of toFetch) {
       const leader = layout.leaders[request.partition] ?? -1
       const group = byLeader.get(leader) ?? []
       group.push(request)
@@ -141,10 +152,13 @@ export class PlatformaticKafkaSource implements KafkaSource {
     const responses = await Promise.all(
       [...byLeader].map(([leader, group]) => this.#fetchFromLeader(topic, layout, leader, group)),
     )
-    return responses.flat()
+    const fetched = responses.flat()
+    this.#unconsumed.keep(layout.id, toFetch, fetched)
+    return served.size === 0 ? fetched : [...served.values(), ...fetched]
   }
 
   async close(): Promise<void> {
+    this.#unconsumed.clear()
     await this.#consumer.close(true)
   }
 
@@ -170,10 +184,10 @@ export class PlatformaticKafkaSource implements KafkaSource {
         },
       ],
     }
-    let response: FetchResponse
+    let response: DecodedFetchResponse
     const started = Date.now()
     try {
-      response = await this.#consumer.fetch(options)
+      response = await this.#consumer.fetchDecoded(options)
     } catch (error) {
       // A partition whose offset left the log fails the whole request; the others' data is in the response.
       const partial = outOfRangeResponse(error)
@@ -262,44 +276,73 @@ export class PlatformaticKafkaSource implements KafkaSource {
 }
 
 /** The response inside a Fetch error when every failed partition is only out of range. */
-function outOfRangeResponse(error: unknown): FetchResponse | undefined {
+function outOfRangeResponse(error: unknown): DecodedFetchResponse | undefined {
   if (typeof error !== 'object' || error === null || !('response' in error)) return undefined
-  const response = (error as { response?: FetchResponse }).response
-  if (response === undefined || response.errorCode !== 0) return undefined
+  const clientResponse = (error as { response?: Parameters<typeof asDecoded>[0] }).response
+  if (clientResponse === undefined) return undefined
+  const response = asDecoded(clientResponse)
+  if (response.errorCode !== 0) return undefined
   const failed = response.responses.flatMap((topic) => topic.partitions).filter((p) => p.errorCode !== 0)
   return failed.length > 0 && failed.every((p) => p.errorCode === OFFSET_OUT_OF_RANGE) ? response : undefined
 }
 
-type PartitionResponse = FetchResponse['responses'][number]['partitions'][number]
-
-function toFetchedPartition(response: PartitionResponse, fetchOffset: number): FetchedPartition {
-  const records: FetchedRecord[] = []
+/**
+ * One partition's records from `fetchOffset` on. The offsets the response covers are known at
+ * once, from the batch headers; the records are built when the cycle first reads them (see
+ * `LazyRecordBatch`), so only the partition being processed holds record objects.
+ */
+function toFetchedPartition(response: DecodedFetchPartition, fetchOffset: number): FetchedPartition {
   let lastOffset = fetchOffset - 1
   const aborted = new AbortedTransactions(response.abortedTransactions)
+  const batches: DecodedRecordBatch[] = []
   for (const batch of response.records ?? []) {
-    const batchLastOffset = Number(batch.firstOffset) + batch.lastOffsetDelta
-    if (batchLastOffset < fetchOffset) continue
-    if (batchLastOffset > lastOffset) lastOffset = batchLastOffset
-    if (aborted.skips(batch)) continue
-    const firstOffset = Number(batch.firstOffset)
-    const firstTimestamp = Number(batch.firstTimestamp)
-    for (const record of batch.records) {
-      const offset = firstOffset + record.offsetDelta
-      if (offset < fetchOffset) continue
-      records.push({
-        offset,
-        timestamp: firstTimestamp + Number(record.timestampDelta),
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-      })
-    }
+    if (batch.lastOffset < fetchOffset) continue
+    if (batch.lastOffset > lastOffset) lastOffset = batch.lastOffset
+    if (!aborted.skips(batch)) batches.push(batch)
   }
   const watermarks =
     response.lastStableOffset >= 0n
       ? { logStartOffset: Number(response.logStartOffset), endOffset: Number(response.lastStableOffset) }
       : undefined
-  return { partition: response.partitionIndex, records, lastOffset, ...(watermarks && { watermarks }) }
+  return new LazyFetchedPartition(response.partitionIndex, batches, fetchOffset, lastOffset, watermarks)
+}
+
+class LazyFetchedPartition implements FetchedPartition {
+  readonly partition: number
+  readonly lastOffset: number
+  readonly watermarks?: PartitionWatermarks
+  readonly #batches: readonly DecodedRecordBatch[]
+  readonly #fetchOffset: number
+  #records: FetchedRecord[] | undefined
+
+  constructor(
+    partition: number,
+    batches: readonly DecodedRecordBatch[],
+    fetchOffset: number,
+    lastOffset: number,
+    watermarks: PartitionWatermarks | undefined,
+  ) {
+    this.partition = partition
+    this.#batches = batches
+    this.#fetchOffset = fetchOffset
+    this.lastOffset = lastOffset
+    if (watermarks !== undefined) this.watermarks = watermarks
+  }
+
+  get records(): readonly FetchedRecord[] {
+    this.#records ??= recordsFrom(this.#batches, this.#fetchOffset)
+    return this.#records
+  }
+}
+
+function recordsFrom(batches: readonly DecodedRecordBatch[], fetchOffset: number): FetchedRecord[] {
+  const only = batches.length === 1 ? batches[0]!.records : undefined
+  if (only !== undefined && (only[0]?.offset ?? fetchOffset) >= fetchOffset) return only // the usual case: no copy
+  const records: FetchedRecord[] = []
+  for (const batch of batches) {
+    for (const record of batch.records) if (record.offset >= fetchOffset) records.push(record)
+  }
+  return records
 }
 
 /**
@@ -315,7 +358,14 @@ class AbortedTransactions {
     this.#pending = [...(list ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
   }
 
-  skips(batch: RecordsBatch): boolean {
+  skips(batch: DecodedRecordBatch): boolean {
+    if (
+      this.#pending.length === 0 &&
+      this.#abortedProducers.size === 0 &&
+      (batch.attributes & IS_CONTROL) === 0
+    ) {
+      return false
+    }
     const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     while (this.#pending.length > 0 && this.#pending[0]!.firstOffset <= lastOffset) {
       this.#abortedProducers.add(this.#pending.shift()!.producerId)

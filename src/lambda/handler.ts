@@ -156,6 +156,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
             owner: `${context.awsRequestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
             durationMs: config.leaseDurationMs,
           },
+          shard: { count: config.shardCount, index: config.shardIndex },
           ...(options.shouldStop && { shouldStop: options.shouldStop }),
         },
       )

@@ -1,6 +1,7 @@
 /**
  * The run lease, in the offsets table itself: one item under the same `consumer_id`, at
- * `partition` = -1 (the offset store reads only partitions >= 0, so it never sees it):
+ * `partition` = -1 (the offset store reads only partitions >= 0, so it never sees it); with
+ * shards (SHARD_COUNT > 1), one per shard, shard i at -(1 + i):
  *
  *   consumer_id (S), partition (N) = -1, topic (S), group_id (S),
  *   lease_owner (S)          who holds it: the invocation's request id and a random suffix,
@@ -34,20 +35,27 @@ export interface LeaseState {
   readonly acquiredAt?: string
 }
 
-/** The sort key of the lease item. */
+/** The sort key of the lease item of shard 0 (the only one without shards). */
 export const LEASE_PARTITION = -1
+
+/** Each shard has its own lease: shard i at partition -(1 + i), so shards never wait on each other. */
+export function leasePartitionOf(shardIndex: number): number {
+  return LEASE_PARTITION - shardIndex
+}
 
 export class DynamoDbRunLease implements RunLease {
   readonly #client: DynamoDBClient
   readonly #key: OffsetTableKey
   readonly #consumerId: string
+  readonly #partition: number
   /** When this process took its current lease, kept across renewals. */
   #acquiredAt = new Map<string, string>()
 
-  constructor(client: DynamoDBClient, key: OffsetTableKey) {
+  constructor(client: DynamoDBClient, key: OffsetTableKey, shardIndex = 0) {
     this.#client = client
     this.#key = key
     this.#consumerId = `${key.groupId}_${key.topic}`
+    this.#partition = leasePartitionOf(shardIndex)
   }
 
   async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
@@ -130,7 +138,7 @@ export class DynamoDbRunLease implements RunLease {
           TableName: this.#key.table,
           Item: {
             consumer_id: { S: this.#consumerId },
-            partition: { N: String(LEASE_PARTITION) },
+            partition: { N: String(this.#partition) },
             topic: { S: this.#key.topic },
             group_id: { S: this.#key.groupId },
             lease_owner: { S: owner },
@@ -154,7 +162,7 @@ export class DynamoDbRunLease implements RunLease {
       const result = await this.#client.send(
         new GetItemCommand({
           TableName: this.#key.table,
-          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(LEASE_PARTITION) } },
+          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(this.#partition) } },
           ConsistentRead: true,
         }),
       )

@@ -1,6 +1,10 @@
 /**
  * Decoding, as the seed does it: the value as UTF-8, then JSON. Strict: bytes that are not
  * UTF-8 are an error, not replacement characters, so nothing is processed in a mangled form.
+ *
+ * This runs once per message, so it allocates only what the message is made of: the parsed
+ * value, the key's text and the message object (no headers object when there are none, the
+ * record itself as `raw`, the error context only on an error).
  */
 import type { FetchedRecord } from '../cycle/ports.ts'
 import { messageOf } from '../errors.ts'
@@ -8,10 +12,8 @@ import { MessageDecodeError } from './errors.ts'
 import type { KafkaMessage } from './message.ts'
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-function textOf(bytes: Buffer | null): string | null {
-  return bytes === null ? null : bytes.toString('utf8')
-}
+/** Shared by every message without headers; frozen, as `KafkaMessage.headers` is read-only. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /**
  * The parser's reason, without the piece of the value that V8 quotes in some of its messages
@@ -24,40 +26,56 @@ function jsonReason(error: unknown): string {
 }
 
 export function decodeMessage(topic: string, partition: number, record: FetchedRecord): KafkaMessage {
-  const position = { topic, partition, offset: record.offset }
-  let value: unknown = null
-  if (record.value !== null) {
-    if (record.value.length === 0)
-      throw new MessageDecodeError(position, 'empty-value', 'the value is empty (0 bytes), not JSON')
-    let text: string
-    try {
-      text = strictUtf8.decode(record.value)
-    } catch (error) {
-      throw new MessageDecodeError(position, 'not-utf8', 'the value is not valid UTF-8', error)
-    }
-    try {
-      value = JSON.parse(text)
-    } catch (error) {
-      throw new MessageDecodeError(
-        position,
-        'not-json',
-        `the value is not JSON (${jsonReason(error)})`,
-        error,
-      )
-    }
-  }
-  const headers: Record<string, string> = {}
-  for (const [headerKey, headerValue] of record.headers) {
-    if (headerKey !== null) headers[headerKey.toString('utf8')] = textOf(headerValue) ?? ''
-  }
+  const bytes = record.value
+  const value = bytes === null ? null : parseValue(topic, partition, record.offset, bytes)
   return {
     topic,
     partition,
     offset: record.offset,
     timestamp: record.timestamp,
-    key: textOf(record.key),
+    key: record.key === null ? null : record.key.toString('utf8'),
     value,
-    headers,
-    raw: { key: record.key, value: record.value, headers: record.headers },
+    headers: record.headers.length === 0 ? NO_HEADERS : headersOf(record.headers),
+    raw: record,
   }
+}
+
+function parseValue(topic: string, partition: number, offset: number, bytes: Buffer): unknown {
+  if (bytes.length === 0) {
+    throw new MessageDecodeError(
+      { topic, partition, offset },
+      'empty-value',
+      'the value is empty (0 bytes), not JSON',
+    )
+  }
+  let text: string
+  try {
+    text = strictUtf8.decode(bytes)
+  } catch (error) {
+    throw new MessageDecodeError(
+      { topic, partition, offset },
+      'not-utf8',
+      'the value is not valid UTF-8',
+      error,
+    )
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new MessageDecodeError(
+      { topic, partition, offset },
+      'not-json',
+      `the value is not JSON (${jsonReason(error)})`,
+      error,
+    )
+  }
+}
+
+function headersOf(list: FetchedRecord['headers']): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [headerKey, headerValue] of list) {
+    if (headerKey !== null)
+      headers[headerKey.toString('utf8')] = headerValue === null ? '' : headerValue.toString('utf8')
+  }
+  return headers
 }

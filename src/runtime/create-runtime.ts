@@ -54,7 +54,8 @@ export async function createRuntime(
   const dynamodb = new DynamoDBClient(dynamoDbClientConfig(config, env))
   const tableKey = { table: config.dynamodbTable, topic: config.kafkaTopic, groupId: config.kafkaGroupId }
   const offsets = new DynamoDbOffsetStore(dynamodb, tableKey)
-  const lease = new DynamoDbRunLease(dynamodb, tableKey)
+  // One lease per shard: shards consume disjoint partitions and must not wait on each other.
+  const lease = new DynamoDbRunLease(dynamodb, tableKey, config.shardIndex)
   const { sink: deadLetters, sqs } = createDeadLetterSink(config, env, security)
   return {
     config,

@@ -106,6 +106,22 @@ describe('loadConfig', () => {
     })
   })
 
+  it('reads SHARD_COUNT and SHARD_INDEX, one shard owning everything by default', () => {
+    expect(loadConfig(minimal)).toMatchObject({ shardCount: 1, shardIndex: 0 })
+    expect(loadConfig({ ...minimal, SHARD_COUNT: '4', SHARD_INDEX: '3' })).toMatchObject({
+      shardCount: 4,
+      shardIndex: 3,
+    })
+  })
+
+  it('rejects a SHARD_INDEX that is not below SHARD_COUNT, naming both', () => {
+    const error = problemsOf({ ...minimal, SHARD_COUNT: '2', SHARD_INDEX: '2' })
+
+    expect(error.problems).toEqual([
+      { key: 'SHARD_INDEX', value: '2', expected: 'a whole number from 0 to 1 (SHARD_COUNT is 2)' },
+    ])
+  })
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ ...minimal, KAFKA_GROUP_ID: '' }).kafkaGroupId).toBe('lambda-consumer-group')
   })

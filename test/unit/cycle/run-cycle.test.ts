@@ -222,7 +222,8 @@ describe('runCycle', () => {
     const { source, offsets, deps } = setup()
     source.addPartition(0, 10)
     source.maxRecordsPerFetch = 4
-    source.failFetch = { at: 2, error: new Error('broker went away') }
+    // Gone for good: every fetch from the second on fails (the read-ahead's first among them).
+    source.failFetch = { at: 2, times: Number.POSITIVE_INFINITY, error: new Error('broker went away') }
 
     const summary = await runCycle(deps, options())
 
@@ -666,7 +667,8 @@ describe('runCycle: outside failures', () => {
 
     expect(summary.stopReason).toBe('kafka-error')
     expect(offsets.items.get(0)?.offset).toBe(3)
-    expect(source.fetches).toHaveLength(7)
+    // The read-ahead's fetch, then the first attempt and the retries after each backoff.
+    expect(source.fetches).toHaveLength(8)
   })
 
   it('starts a partition added to the topic at its first message, even with START_POSITION=latest', async () => {
@@ -729,17 +731,18 @@ describe('runCycle: outside failures', () => {
     deps.processor = {
       process: (message) => {
         seen.push(message)
-        // Retention deletes offsets 0..5 after the first fetch.
+        // Retention deletes offsets 0..8 while the first round is processed. The second round
+        // (3..5) was already read ahead; the third asks for 6, which is gone.
         if (++processed === 3) {
-          partition.logStartOffset = 6
-          partition.records = partition.records.filter((candidate) => candidate.offset >= 6)
+          partition.logStartOffset = 9
+          partition.records = partition.records.filter((candidate) => candidate.offset >= 9)
         }
       },
     }
 
     await runCycle(deps, options())
 
-    expect(seen.map((message) => message.offset)).toEqual([0, 1, 2, 6, 7, 8, 9])
+    expect(seen.map((message) => message.offset)).toEqual([0, 1, 2, 3, 4, 5, 9])
     expect(offsets.items.get(0)?.offset).toBe(9)
   })
 })
