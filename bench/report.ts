@@ -138,7 +138,7 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '### Invocation overhead, nothing new (8 partitions, all consumed)',
       '',
       'Cold: a new Node process imports the bundle and completes one invocation (connect, metadata, offsets read, list offsets); medians (min–max) in ms.',
-      'Warm: further invocations in the same process. Self-contained: everything in one file, the WebAssembly helper inlined. Layer-style: the Kafka client external (from a layer).',
+      'Warm: further invocations in the same process. Self-contained: everything in one file, the WebAssembly helper inlined. Layer-style: as deployed, the bundle alone in a task folder and the Kafka client from the built layer (its pre-bundled lkc-bundle.mjs) through NODE_PATH.',
       '',
       '| Bundle | size (gzip) | import | first invocation | **cold** | cold with Node start | **warm** | peak RSS idle |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

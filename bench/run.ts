@@ -12,13 +12,14 @@
  * Writes bench/results/<date>.{json,md,svg} and the summary in bench/README.md.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { build, type Metafile } from 'esbuild'
 import { bundleLambda } from '../scripts/build-lambda.ts'
+import { buildLayer } from '../scripts/build-layer.ts'
 import { createSender, createTopic } from '../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../src/local/kafka-broker.ts'
 import { createOffsetsTable } from '../src/offsets/offsets-table.ts'
@@ -83,7 +84,8 @@ const log = (line: string) =>
 
 interface Bundles {
   readonly selfContained: { path: string; bytes: number; gzipBytes: number; metafile: Metafile }
-  readonly layer: { path: string; bytes: number; gzipBytes: number; metafile: Metafile }
+  /** The deployed shape: the bundle alone in a task folder, the Kafka client from a built layer. */
+  readonly layer: { path: string; bytes: number; gzipBytes: number; metafile: Metafile; nodePath: string }
 }
 
 interface Stack {
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
 
   const bundles = await buildBundles()
   log(
-    `bundles: self-contained ${kib(bundles.selfContained.bytes)}, layer-style ${kib(bundles.layer.bytes)} (Kafka client external)`,
+    `bundles: self-contained ${kib(bundles.selfContained.bytes)}, layer-style ${kib(bundles.layer.bytes)} (Kafka client from the built layer)`,
   )
 
   log('starting the Kafka broker and the DynamoDB API')
@@ -232,7 +234,25 @@ async function buildBundles(): Promise<Bundles> {
     format: 'esm',
     logLevel: 'warning',
   })
-  return { selfContained: await bundle(true, 'self-contained'), layer: await bundle(false, 'layer') }
+  // As Lambda runs it: the bundle alone in a task folder (no node_modules above it), the client
+  // from the layer this machine's architecture would get, through NODE_PATH.
+  const task = await mkdtemp(join(os.tmpdir(), 'lkc-bench-task-'))
+  const layerBundle = join(task, 'index.mjs')
+  const { bytes, metafile } = await bundleLambda({ selfContained: false, outfile: layerBundle })
+  const layerBuild = await buildLayer({
+    architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
+    outDir: join(root, 'dist/bench/layer-opt'),
+  })
+  return {
+    selfContained: await bundle(true, 'self-contained'),
+    layer: {
+      path: layerBundle,
+      bytes,
+      gzipBytes: gzipSync(await readFile(layerBundle)).length,
+      metafile,
+      nodePath: join(layerBuild.dir, 'nodejs/node_modules'),
+    },
+  }
 }
 
 /** A fresh topic filled with the scenario's messages by kcat; returns how long producing took. */
@@ -432,7 +452,12 @@ async function measureOverhead(
   for (let run = 0; run < options.coldRuns; run++) {
     const worker = startWorker(
       { mode: 'invocations', bundle: bundle.path, warmInvocations: options.warmPerProcess },
-      { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: 'bench-idle' },
+      {
+        ...stack.env,
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: 'bench-idle',
+        ...(kind === 'layer' && { NODE_PATH: bundles.layer.nodePath }),
+      },
     )
     const result = await worker.result
     if (result.type !== 'invocations') throw new Error(`expected invocation timings, got ${result.type}`)

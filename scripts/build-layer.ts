@@ -8,6 +8,12 @@
  * asked for Amazon Linux's (`--os linux --cpu <arm64|x64> --libc glibc`), whatever machine builds
  * the layer. Without it the client falls back to its WebAssembly CRC32C, slower but correct.
  *
+ * Beside the installed package, the layer carries the client pre-bundled into one file,
+ * `@platformatic/kafka/lkc-bundle.mjs`, which the function loads (src/lambda/import-from-layer.ts):
+ * the installed package compiles some 40 option-validation schemas when imported, most of a cold
+ * start's import time; the bundle leaves them out as the self-contained bundle does
+ * (`unusedKafkaClientDependencies` in scripts/build-lambda.ts, measured by `npm run bench`).
+ *
  *   node scripts/build-layer.ts [--arch arm64|x86_64] [--out <folder>]
  *     -> dist/layer/<arch>/nodejs/node_modules/...   (skipped when already built from the same inputs)
  */
@@ -17,11 +23,15 @@ import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
+import { build } from 'esbuild'
+import { unusedKafkaClientDependencies } from './build-lambda.ts'
 
 const root = resolve(import.meta.dirname, '..')
 const run = promisify(execFile)
 
 export const LAYER_PACKAGE = '@platformatic/kafka'
+/** The pre-bundled client, inside the package's folder in the layer. */
+export const LAYER_BUNDLE_FILE = 'lkc-bundle.mjs'
 export type LayerArchitecture = 'arm64' | 'x86_64'
 
 export interface LayerOptions {
@@ -64,7 +74,10 @@ export async function buildLayer(options: LayerOptions = {}): Promise<LayerBuild
     description: `The Kafka client for the Lambda function, built for linux-${cpu}`,
     dependencies: { [LAYER_PACKAGE]: version },
   }
-  const inputs = createHash('sha256').update(JSON.stringify({ manifest, cpu })).digest('hex').slice(0, 16)
+  const inputs = createHash('sha256')
+    .update(JSON.stringify({ manifest, cpu, bundle: LAYER_BUNDLE_FILE, stubs: await stubsDigest() }))
+    .digest('hex')
+    .slice(0, 16)
   // Beside the layer folder, not in it: everything in it is shipped to /opt.
   const marker = `${dir}.built`
   const upToDate = existsSync(marker) && (await readFile(marker, 'utf8')).trim() === inputs
@@ -95,6 +108,7 @@ export async function buildLayer(options: LayerOptions = {}): Promise<LayerBuild
     )
     // npm's bookkeeping is not needed at run time.
     await rm(join(nodejsDir, 'node_modules', '.package-lock.json'), { force: true })
+    await bundleClient(join(nodejsDir, 'node_modules', LAYER_PACKAGE))
     await writeFile(marker, `${inputs}\n`)
     built = true
   }
@@ -102,6 +116,44 @@ export async function buildLayer(options: LayerOptions = {}): Promise<LayerBuild
   const packages = await listPackages(join(nodejsDir, 'node_modules'))
   const nativeCrc32Package = packages.find((name) => name === `@node-rs/crc32-linux-${cpu}-gnu`)
   return { dir, architecture, version, packages, nativeCrc32Package, built }
+}
+
+/**
+ * The installed client as one ES module next to its package.json. The native CRC32C stays a
+ * separate package (a per-platform binary, found in the layer's node_modules at run time); the
+ * WebAssembly helper is inlined through its `bundled` entry.
+ */
+async function bundleClient(packageDir: string): Promise<void> {
+  const manifest: unknown = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8'))
+  const entry =
+    typeof manifest === 'object' && manifest !== null && 'exports' in manifest ? manifest.exports : undefined
+  await build({
+    entryPoints: [join(packageDir, typeof entry === 'string' ? entry : 'dist/index.js')],
+    outfile: join(packageDir, LAYER_BUNDLE_FILE),
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    external: ['@node-rs/crc32'],
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
+    plugins: [unusedKafkaClientDependencies],
+    banner: {
+      js: "import { createRequire as __lkcCreateRequire } from 'node:module'; const require = __lkcCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  })
+}
+
+/** The stand-ins change what the bundle contains: a change to them rebuilds the layer. */
+async function stubsDigest(): Promise<string> {
+  const hash = createHash('sha256')
+  const stubs = resolve(root, 'scripts/bundle-stubs')
+  for (const file of (await readdir(stubs)).sort())
+    hash.update(file).update(await readFile(join(stubs, file)))
+  return hash.digest('hex').slice(0, 16)
 }
 
 async function listPackages(nodeModules: string): Promise<string[]> {

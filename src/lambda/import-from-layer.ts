@@ -10,7 +10,9 @@
  * ES entry by file URL: the same code path in Lambda, in tests and on a laptop.
  *
  * The esbuild script routes `import ... from '@platformatic/kafka'` here (see
- * scripts/build-lambda.ts), so the source code keeps ordinary imports.
+ * scripts/build-lambda.ts), so the source code keeps ordinary imports. When the package's folder
+ * in the layer holds a pre-bundled `lkc-bundle.mjs` (scripts/build-layer.ts makes one: the
+ * client without the option schemas it would compile at import), that file is loaded instead.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
@@ -18,6 +20,9 @@ import { pathToFileURL } from 'node:url'
 import { LayerPackageNotFoundError } from './errors.ts'
 
 type Module = Record<string, unknown>
+
+/** The pre-bundled client in the layer (kept in step with scripts/build-layer.ts). */
+const LAYER_BUNDLE_FILE = 'lkc-bundle.mjs'
 
 /**
  * Standard resolution first (a `node_modules` shipped beside the bundle wins, as it does for
@@ -35,6 +40,8 @@ export async function importFromLayer(packageName: string, env = process.env): P
     searched.push(packageDir)
     const manifestPath = join(packageDir, 'package.json')
     if (!existsSync(manifestPath)) continue
+    const bundled = join(packageDir, LAYER_BUNDLE_FILE)
+    if (existsSync(bundled)) return (await import(pathToFileURL(bundled).href)) as Module
     const manifest: unknown = JSON.parse(readFileSync(manifestPath, 'utf8'))
     return (await import(pathToFileURL(join(packageDir, esEntryOf(manifest))).href)) as Module
   }

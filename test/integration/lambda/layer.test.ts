@@ -113,6 +113,19 @@ describe('the Lambda layer', () => {
     expect(arm64Layer.packages).not.toContain('@node-rs/crc32-linux-x64-gnu')
   })
 
+  it('carries the client pre-bundled beside its package, without the option-schema compiler', () => {
+    const bundled = readFileSync(
+      join(arm64Layer.dir, 'nodejs/node_modules/@platformatic/kafka/lkc-bundle.mjs'),
+      'utf8',
+    )
+
+    // The stand-in for ajv (scripts/bundle-stubs/ajv.ts) is in, the real compiler is not.
+    expect(bundled).toContain('option validation is left out of this bundle')
+    expect(bundled).not.toContain('strictKeywords')
+    // The native CRC32C stays a package of its own, for the layer's architecture.
+    expect(bundled).toContain('@node-rs/crc32')
+  })
+
   it('keeps the Kafka client out of the bundle', () => {
     expect(bundleInputs.some((input) => input.includes('node_modules/@platformatic/kafka/'))).toBe(false)
     expect(bundleInputs.some((input) => input.includes('src/lambda/import-from-layer.ts'))).toBe(true)

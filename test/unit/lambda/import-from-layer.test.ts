@@ -53,6 +53,21 @@ describe('importFromLayer', () => {
     expect(module.default).toBe(42)
   })
 
+  it("loads the layer's pre-bundled lkc-bundle.mjs when the package has one", async () => {
+    const layer = fixtureLayer(
+      'lkc-fixture-bundled',
+      { exports: './dist/index.js' },
+      {
+        'dist/index.js': 'export const where = "package entry"\n',
+        'lkc-bundle.mjs': 'export const where = "pre-bundled"\n',
+      },
+    )
+
+    const module = await importFromLayer('lkc-fixture-bundled', { NODE_PATH: layer })
+
+    expect(module.where).toBe('pre-bundled')
+  })
+
   it('says where it looked when no NODE_PATH folder has the package', async () => {
     const layer = fixtureLayer('lkc-fixture-other', {}, { 'index.js': 'export {}\n' })
     const attempt = importFromLayer('lkc-fixture-missing', { NODE_PATH: layer })
