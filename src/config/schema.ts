@@ -156,7 +156,7 @@ export const settings = {
   checkpointEveryMessages: setting({
     key: 'CHECKPOINT_EVERY_MESSAGES',
     description:
-      'Save the offsets during the run after this many messages (processed or dead-lettered), so a run killed outright repeats at most this many. 0: not by count.',
+      'Save the offsets during the run after this many messages (processed or dead-lettered), so a run killed outright repeats about this many (plus the few done while a checkpoint is being written; checkpoints do not pause the messages). 0: not by count.',
     defaultValue: '250',
     expected: 'a whole number from 0 to 10000000',
     schema: integer(0, 10_000_000),

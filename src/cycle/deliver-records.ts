@@ -55,8 +55,8 @@ export interface DeliveryContext {
   readonly deadline: number
   /** Asked before each message and each retry: true ends the delivery there. */
   readonly shouldStop: () => boolean
-  /** Told about each message once it is done with, in offset order, and awaited (checkpoints happen there). */
-  readonly onDone: (offset: number, outcome: Outcome) => Promise<void>
+  /** Told about each message once it is done with, in offset order (it may start a checkpoint). */
+  readonly onDone: (offset: number, outcome: Outcome) => void
 }
 
 export interface DeliveryResult {
@@ -114,7 +114,7 @@ async function deliverInBatches(
       const attempt = await withRetries(() => processBatch(batch.map((item) => item.message)), first, context)
       if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
       if (attempt.status === 'ok') {
-        for (const { record } of batch) await context.onDone(record.offset, 'processed')
+        for (const { record } of batch) context.onDone(record.offset, 'processed')
       } else {
         context.logger.warn('Batch still failing after its retries; processing its messages one at a time', {
           topic: context.topic,
@@ -151,9 +151,20 @@ async function deliverOne(
   } catch (error) {
     return deadLetter(record, undecodableFailure(error), context)
   }
-  const attempt = await withRetries(() => call(message), record.offset, context)
+  // The first call outside the retry loop: almost every message succeeds at once, and this
+  // path runs once per message (no closure, no promise unless the processor returns one).
+  let first: { error: unknown }
+  try {
+    const result = call(message)
+    if (result !== undefined) await result
+    context.onDone(record.offset, 'processed')
+    return undefined
+  } catch (error) {
+    first = { error }
+  }
+  const attempt = await withRetries(() => call(message), record.offset, context, first)
   if (attempt.status === 'ok') {
-    await context.onDone(record.offset, 'processed')
+    context.onDone(record.offset, 'processed')
     return undefined
   }
   if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
@@ -175,15 +186,18 @@ type Attempt =
   | { readonly status: 'deferred'; readonly outOfTime: boolean }
   | { readonly status: 'failed'; readonly error: unknown; readonly attempts: number }
 
+/** Calls with retries; `first`: the first call was already made, and failed with this. */
 async function withRetries(
   call: () => Promise<void> | void,
   offset: number,
   context: DeliveryContext,
+  first?: { readonly error: unknown },
 ): Promise<Attempt> {
   const { attempts, retryDelayMs } = context.policy
   const position = { topic: context.topic, partition: context.partition, offset }
   for (let attempt = 1; ; attempt++) {
     try {
+      if (attempt === 1 && first !== undefined) throw first.error
       await call()
       return { status: 'ok' }
     } catch (error) {
@@ -253,6 +267,6 @@ async function deadLetter(
     destination: sink.destination,
     error: messageOf(failure.error),
   })
-  await context.onDone(record.offset, 'dead-lettered')
+  context.onDone(record.offset, 'dead-lettered')
   return undefined
 }

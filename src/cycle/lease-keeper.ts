@@ -24,6 +24,7 @@ export class LeaseKeeper {
   #lostReason: string | undefined
   #timer: NodeJS.Timeout | undefined
   #renewing: Promise<void> | undefined
+  #previousWriteAt: number | undefined
 
   constructor(lease: RunLease, options: LeaseKeeperOptions, clock: () => number, logger: Logger) {
     this.#lease = lease
@@ -36,6 +37,7 @@ export class LeaseKeeper {
     const result = await this.#lease.acquire(this.#options.owner, this.#clock(), this.#options.durationMs)
     if (result.acquired) {
       this.#expiresAt = result.expiresAt
+      this.#previousWriteAt = result.previousWriteAt
       this.#timer = setInterval(
         () => void this.renew(),
         Math.max(100, Math.floor(this.#options.durationMs / 3)),
@@ -43,6 +45,11 @@ export class LeaseKeeper {
       this.#timer.unref()
     }
     return result
+  }
+
+  /** When the lease was last written before this run took it (the previous run's end), if known. */
+  get previousWriteAt(): number | undefined {
+    return this.#previousWriteAt
   }
 
   /** Why the lease is no longer this run's, or undefined while it is. */

@@ -87,7 +87,12 @@ export interface OffsetStore {
 
 /** What taking the lease found. Times are milliseconds since the epoch. */
 export type LeaseAcquisition =
-  | { readonly acquired: true; readonly expiresAt: number }
+  | {
+      readonly acquired: true
+      readonly expiresAt: number
+      /** When the lease item was last written before this run took it (the previous run's release). */
+      readonly previousWriteAt?: number
+    }
   /** Another run holds it until `expiresAt`. */
   | { readonly acquired: false; readonly holder: string; readonly expiresAt: number }
 

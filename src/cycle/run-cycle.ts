@@ -161,10 +161,17 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
     })
     return run.summary()
   }
+  // Reads first: with nothing new (most runs of a scheduled consumer), the run ends here,
+  // having written nothing, lease included.
+  const readAt = (deps.clock ?? Date.now)()
+  await run.readOffsets(partitions)
+  if (!run.hasWork()) return run.summary()
   const lease = await run.takeLease()
   if (lease === 'held') return run.summary()
   try {
-    await run.readOffsets(partitions)
+    // A run that ended after the read above may have saved offsets since: read them again.
+    if (lease?.previousWriteAt !== undefined && lease.previousWriteAt >= readAt)
+      await run.readOffsets(partitions)
     await run.consume()
     await run.saveOffsets()
     return run.summary()
@@ -216,6 +223,8 @@ class CycleRun {
   #storeFailure: unknown
   /** A retry did not fit before the deadline. */
   #outOfTime = false
+  /** The checkpoint being written in the background, if one is. */
+  #checkpointing: Promise<void> | undefined
   /** The next fetch round, on its way while this one is processed (see read-ahead.ts). */
   #readAhead: ReadAhead | undefined
 
@@ -273,6 +282,11 @@ class CycleRun {
     )
   }
 
+  /** Something to consume or to save: a partition behind its end, or a start to remember. */
+  hasWork(): boolean {
+    return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
+  }
+
   /** 2 and 3. Fetch rounds across every partition, each partition's messages delivered in order. */
   async consume(): Promise<void> {
     const { logger } = this.#deps
@@ -315,6 +329,7 @@ class CycleRun {
             retryInMs: delayMs,
             error: messageOf(error),
           })
+          await this.#checkpointing
           await this.#checkpoint()
           await this.#sleep(delayMs)
           continue
@@ -365,6 +380,7 @@ class CycleRun {
   /** 4. The final save, with retries; a failure is reported in the summary, not thrown. */
   async saveOffsets(): Promise<void> {
     await this.#settleReadAhead()
+    await this.#checkpointing
     try {
       await this.#save()
     } catch (error) {
@@ -504,7 +520,7 @@ class CycleRun {
     if (everything && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
   }
 
-  async #onDone(state: PartitionState, offset: number, outcome: Outcome): Promise<void> {
+  #onDone(state: PartitionState, offset: number, outcome: Outcome): void {
     state.position = offset + 1
     if (outcome === 'processed') {
       state.count++
@@ -518,11 +534,26 @@ class CycleRun {
     const due =
       (everyMessages > 0 && this.#sinceCheckpoint >= everyMessages) ||
       (everyMs > 0 && this.#clock() - this.#lastCheckpointAt >= everyMs)
-    if (due) await this.#checkpoint()
+    if (due) this.#startCheckpoint()
+  }
+
+  /**
+   * A checkpoint is written in the background while the messages go on: waiting for each save
+   * would cost a DynamoDB round trip every `everyMessages`. One at a time, so each write expects
+   * the value the previous one stored; a checkpoint that comes due meanwhile waits for the next.
+   */
+  #startCheckpoint(): void {
+    if (this.#checkpointing !== undefined) return
+    this.#checkpointing = this.#checkpoint().finally(() => {
+      this.#checkpointing = undefined
+    })
   }
 
   /** Saves progress mid-run. A failure stops the run (the final save tries once more). */
   async #checkpoint(): Promise<void> {
+    // The interval restarts when the save starts: messages done during it count towards the next.
+    this.#sinceCheckpoint = 0
+    this.#lastCheckpointAt = this.#clock()
     try {
       if (await this.#save()) this.#checkpoints++
     } catch (error) {
@@ -532,8 +563,6 @@ class CycleRun {
         error: messageOf(error),
       })
     }
-    this.#sinceCheckpoint = 0
-    this.#lastCheckpointAt = this.#clock()
   }
 
   /** Conditional writes for every partition that moved; true when something was written. */

@@ -61,13 +61,19 @@ export class DynamoDbRunLease implements RunLease {
   async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
     const acquiredAt = new Date(now).toISOString()
     try {
-      await this.#put('take the run lease', owner, now + durationMs, acquiredAt, now, {
+      const previous = await this.#put('take the run lease', owner, now + durationMs, acquiredAt, now, {
         ConditionExpression: 'attribute_not_exists(#owner) OR #expires <= :now OR #owner = :owner',
         ExpressionAttributeNames: { '#owner': 'lease_owner', '#expires': 'lease_expires_at' },
         ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
       })
       this.#acquiredAt.set(owner, acquiredAt)
-      return { acquired: true, expiresAt: now + durationMs }
+      const previousWriteAt =
+        previous?.updated_at?.S === undefined ? undefined : Date.parse(previous.updated_at.S)
+      return {
+        acquired: true,
+        expiresAt: now + durationMs,
+        ...(previousWriteAt !== undefined && Number.isFinite(previousWriteAt) && { previousWriteAt }),
+      }
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error
       const held = error.Item ?? (await this.#read())
@@ -131,9 +137,9 @@ export class DynamoDbRunLease implements RunLease {
       ExpressionAttributeNames: Record<string, string>
       ExpressionAttributeValues: Record<string, AttributeValue>
     },
-  ): Promise<void> {
+  ): Promise<Record<string, AttributeValue> | undefined> {
     try {
-      await this.#client.send(
+      const result = await this.#client.send(
         new PutItemCommand({
           TableName: this.#key.table,
           Item: {
@@ -148,9 +154,12 @@ export class DynamoDbRunLease implements RunLease {
             updated_at: { S: new Date(now).toISOString() },
           },
           ...condition,
+          // The item replaced, to tell when the previous run last wrote it.
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       )
+      return result.Attributes
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error
       throw OffsetStoreError.from(what, this.#key.table, error)

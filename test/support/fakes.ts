@@ -173,14 +173,24 @@ export class InMemoryRunLease implements RunLease {
   /** Thrown by `renew`. */
   failRenew?: Error
 
+  /** When the item was last written before the next acquire (the previous run's release). */
+  previousWriteAt?: number
+  /** Called at the start of `acquire`: lets a test act as another run finishing just then. */
+  beforeAcquire?: (now: number) => void
+
   async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
     this.calls.push(`acquire ${owner}`)
+    this.beforeAcquire?.(now)
     if (this.failAcquire) throw this.failAcquire
     if (this.holder && this.holder.owner !== owner && this.holder.expiresAt > now) {
       return { acquired: false, holder: this.holder.owner, expiresAt: this.holder.expiresAt }
     }
     this.holder = { owner, expiresAt: now + durationMs }
-    return { acquired: true, expiresAt: now + durationMs }
+    return {
+      acquired: true,
+      expiresAt: now + durationMs,
+      ...(this.previousWriteAt !== undefined && { previousWriteAt: this.previousWriteAt }),
+    }
   }
 
   async renew(owner: string, now: number, durationMs: number): Promise<boolean> {

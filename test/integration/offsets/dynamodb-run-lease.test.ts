@@ -63,7 +63,9 @@ describe('DynamoDbRunLease', () => {
 
     expect([renewedByHolder, renewedByOther]).toEqual([true, false])
     expect(beforeRelease).toEqual({ acquired: false, holder: 'run-a', expiresAt: 1_090_000 })
-    expect(afterRelease.acquired).toBe(true)
+    // The taker learns when the previous run last wrote the lease (its release): a run that read
+    // the offsets before then reads them again.
+    expect(afterRelease).toEqual({ acquired: true, expiresAt: 1_140_001, previousWriteAt: 1_080_000 })
   })
 
   it('is taken over once expired (its run was killed); the old holder then cannot renew or release it', async () => {

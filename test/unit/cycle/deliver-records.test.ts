@@ -19,7 +19,7 @@ function context(processor: Processor, overrides: Partial<DeliveryContext> = {})
     sleep: async () => {},
     deadline: Number.POSITIVE_INFINITY,
     shouldStop: () => false,
-    onDone: async (offset, outcome) => void done.push([offset, outcome]),
+    onDone: (offset, outcome) => void done.push([offset, outcome]),
     ...overrides,
   }
   return { context: base, done, deadLetters }
