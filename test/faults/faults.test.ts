@@ -349,7 +349,8 @@ describe('fault suite', () => {
       )
       expect(down.code).toBe(1)
       expect(down.processed).toBe(0)
-      expect(down.failure?.message).toContain('Could not take the run lease')
+      // The offsets are the run's first DynamoDB call: nothing is consumed, no lease is taken.
+      expect(down.failure?.message).toContain('Could not read the stored offsets')
       expect(row.duplicates).toBe(0)
     } finally {
       await proxy.close()
