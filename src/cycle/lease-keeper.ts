@@ -54,7 +54,12 @@ export class LeaseKeeper {
 
   /** Why the lease is no longer this run's, or undefined while it is. */
   get lost(): string | undefined {
-    if (this.#lostReason === undefined && this.#expiresAt > 0 && this.#clock() >= this.#expiresAt) {
+    return this.lostAt(this.#clock())
+  }
+
+  /** `lost`, at a time the caller already read from the clock. */
+  lostAt(now: number): string | undefined {
+    if (this.#lostReason === undefined && this.#expiresAt > 0 && now >= this.#expiresAt) {
       this.#lostReason = 'it expired before it could be renewed'
     }
     return this.#lostReason

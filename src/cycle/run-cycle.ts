@@ -90,6 +90,15 @@ export interface CycleDependencies {
   readonly clock?: () => number
   /** Waits between retries; `setTimeout` unless a test drives time. */
   readonly sleep?: (ms: number) => Promise<void>
+  /** Told after each fetch round how far the run is (`lkc run` draws a progress bar from it). */
+  readonly progress?: (progress: CycleProgress) => void
+}
+
+export interface CycleProgress {
+  /** Messages done with so far (processed or dead-lettered). */
+  readonly done: number
+  /** Messages this run may still take: the lag it knows of, at most what MAX_MESSAGES leaves. */
+  readonly remaining: number
 }
 
 export interface PartitionSummary {
@@ -282,6 +291,15 @@ class CycleRun {
     )
   }
 
+  #reportProgress(): void {
+    const { progress } = this.#deps
+    if (progress === undefined) return
+    let lag = 0
+    for (const state of this.#states) if (!state.halted) lag += Math.max(0, state.endOffset - state.position)
+    const done = this.#done()
+    progress({ done, remaining: Math.min(lag, Math.max(0, this.#options.maxMessages - done)) })
+  }
+
   /** Something to consume or to save: a partition behind its end, or a start to remember. */
   hasWork(): boolean {
     return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
@@ -353,6 +371,7 @@ class CycleRun {
           if (state.position !== before || state.halted) progressed = true
           if (this.#stopCause() !== undefined) break
         }
+        this.#reportProgress()
         idleRounds = progressed ? 0 : idleRounds + 1
         if (idleRounds >= MAX_IDLE_ROUNDS) {
           logger.warn('Fetches returned nothing although the broker reports more messages; ending the run', {
@@ -430,8 +449,10 @@ class CycleRun {
   /** Why the run must stop taking messages now, if it must. */
   #stopCause(): StopReason | undefined {
     if (this.#storeFailure !== undefined) return 'offset-store-error'
-    if (this.#keeper?.lost !== undefined) return 'lease-lost'
-    if (this.#outOfTime || this.#clock() >= this.#options.deadline) return 'deadline'
+    // Asked before every message: one clock read serves both the lease and the deadline.
+    const now = this.#clock()
+    if (this.#keeper !== undefined && this.#keeper.lostAt(now) !== undefined) return 'lease-lost'
+    if (this.#outOfTime || now >= this.#options.deadline) return 'deadline'
     if (this.#options.shouldStop?.() === true) return 'stopped'
     return undefined
   }
@@ -486,7 +507,7 @@ class CycleRun {
       this.#outOfRange(state, response.watermarks, 'during the run')
       return
     }
-    const records = response.records.slice(0, budget)
+    const records = response.records.length <= budget ? response.records : response.records.slice(0, budget)
     const result = await deliverRecords(records, {
       topic,
       consumerId,

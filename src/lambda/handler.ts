@@ -23,7 +23,7 @@ import {
 import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
 import type { Logger, Metrics } from '../cycle/ports.ts'
-import { type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
+import { type CycleProgress, type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
 import { recordRunMetrics } from '../cycle/run-metrics.ts'
 import { messageOf } from '../errors.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
@@ -48,6 +48,8 @@ export interface HandlerOptions<Value = unknown> {
   readonly env?: Environment
   /** Asked between messages; true ends the run early, offsets saved (Ctrl-C in `lkc start`). */
   readonly shouldStop?: () => boolean
+  /** Told after each fetch round how far the run is (`lkc run`'s progress bar). */
+  readonly onProgress?: (progress: CycleProgress) => void
 }
 
 /** The slice of Lambda's context the handler uses, so `lkc` can invoke it the same way. */
@@ -141,6 +143,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           ...(metrics && { metrics }),
           processor,
           logger: log,
+          ...(options.onProgress && { progress: options.onProgress }),
         },
         {
           topic: config.kafkaTopic,

@@ -6,12 +6,12 @@
  * value, the key's text and the message object (no headers object when there are none, the
  * record itself as `raw`, the error context only on an error).
  */
+import { isUtf8 } from 'node:buffer'
 import type { FetchedRecord } from '../cycle/ports.ts'
 import { messageOf } from '../errors.ts'
 import { MessageDecodeError } from './errors.ts'
 import type { KafkaMessage } from './message.ts'
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 /** Shared by every message without headers; frozen, as `KafkaMessage.headers` is read-only. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
@@ -48,19 +48,12 @@ function parseValue(topic: string, partition: number, offset: number, bytes: Buf
       'the value is empty (0 bytes), not JSON',
     )
   }
-  let text: string
-  try {
-    text = strictUtf8.decode(bytes)
-  } catch (error) {
-    throw new MessageDecodeError(
-      { topic, partition, offset },
-      'not-utf8',
-      'the value is not valid UTF-8',
-      error,
-    )
+  // Validated first (simdutf, in C++), then decoded: faster than a fatal TextDecoder, as strict.
+  if (!isUtf8(bytes)) {
+    throw new MessageDecodeError({ topic, partition, offset }, 'not-utf8', 'the value is not valid UTF-8')
   }
   try {
-    return JSON.parse(text)
+    return JSON.parse(bytes.toString('utf8'))
   } catch (error) {
     throw new MessageDecodeError(
       { topic, partition, offset },

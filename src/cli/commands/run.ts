@@ -2,6 +2,7 @@ import { ConfigError } from '../../config/errors.ts'
 import { type Config, loadConfig } from '../../config/schema.ts'
 import { createHandler } from '../../lambda/handler.ts'
 import type { Command } from '../command.ts'
+import { createProgressBar, progressBarWanted } from '../progress-bar.ts'
 import { createTerminalLogger } from '../terminal-logger.ts'
 
 /**
@@ -22,8 +23,22 @@ export const runCommand: Command = {
   readsConfig: true,
   async run(_options, env) {
     const config = loadConfig(env)
-    const logger = createTerminalLogger({ level: config.logLevel })
-    const handler = createHandler({ env, logger })
+    const bar = progressBarWanted(process.stderr, env)
+      ? createProgressBar((text) => process.stderr.write(text))
+      : undefined
+    // A log line takes the bar's place; the bar comes back at the next fetch round.
+    const logger = createTerminalLogger({
+      level: config.logLevel,
+      write: (line) => {
+        bar?.clear()
+        process.stderr.write(`${line}\n`)
+      },
+    })
+    const handler = createHandler({
+      env,
+      logger,
+      ...(bar && { onProgress: (progress) => bar.update(progress) }),
+    })
     try {
       await handler({}, invocationContext(config))
       return 0
@@ -31,6 +46,7 @@ export const runCommand: Command = {
       // The handler has logged the error and the summary. A credential file that cannot be read is bad config.
       return error instanceof ConfigError ? 2 : 1
     } finally {
+      bar?.clear()
       await handler.close()
     }
   },
