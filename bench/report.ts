@@ -11,6 +11,9 @@ export const RESULTS_START = '<!-- bench-results:start (written by `npm run benc
 export const RESULTS_END = '<!-- bench-results:end -->'
 
 /** The issue's targets, on this machine, from medians. */
+/** A run with something to consume takes the lease and releases it: two PutItems. */
+const LEASE_WRITES = 2
+
 export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetCheck[] {
   const checks: TargetCheck[] = []
   const reference = results.throughput.find((result) => result.scenario === REFERENCE_SCENARIO)
@@ -31,9 +34,10 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
     const queries = perInvocation.Query ?? 0
     const writes = perInvocation.PutItem ?? 0
     checks.push({
-      target: 'DynamoDB while draining: 1 Query per invocation, writes only for partitions that moved',
+      target:
+        'DynamoDB while draining: 1 Query per invocation, writes only for partitions that moved (plus the run lease: taken, released)',
       measured: `${queries} Query, ${writes} PutItem per invocation (MAX_MESSAGES=1000, ${reference.partitions} partitions); ${reference.oneInvocation.dynamodbPerInvocation.PutItem ?? 0} PutItem draining in one`,
-      met: queries === 1 && writes <= reference.partitions && onlyReadsAndPuts(perInvocation),
+      met: queries === 1 && writes <= reference.partitions + LEASE_WRITES && onlyReadsAndPuts(perInvocation),
     })
   }
   const pinned = results.memory?.rows.find((row) => row.nodeOptions !== '' && row.label === 'whole backlog')

@@ -331,10 +331,12 @@ export class ScheduledKafkaConsumer extends Construct {
       })
     }
     if (config.messageDeadLetterQueue) {
+      // SQS's largest message (1 MiB): a dead letter carries the whole message, base64 where binary.
       this.messageDeadLetterQueue = secureQueue(
         this,
         'MessageDeadLetterQueue',
         `${config.functionName}-messages-dlq`,
+        1024 * 1024,
       )
       Validations.of(this.messageDeadLetterQueue).acknowledge({
         id: 'AwsSolutions-SQS3',
@@ -732,7 +734,14 @@ export class ScheduledKafkaConsumer extends Construct {
       managed.SHARD_COUNT = String(config.shards)
       managed.SHARD_INDEX = String(index)
     }
-    const environment = { ...config.environment, ...managed }
+    const environment = {
+      // V8 would size its young generation from the host's memory, not the function's: pinned, the
+      // peak memory of a large drain stays bounded by the fetch size (bench/README.md, Memory).
+      // The `environment` prop may set NODE_OPTIONS otherwise.
+      NODE_OPTIONS: '--max-semi-space-size=16',
+      ...config.environment,
+      ...managed,
+    }
     checkAsTheFunctionWould(environment, config.tableName)
     return environment
   }
@@ -812,9 +821,15 @@ export function skipCheckov(construct: Construct, skips: readonly CheckovSkip[])
 }
 
 /** An SQS queue as the checks want it: encrypted at rest (SQS-managed keys) and reachable over TLS only. */
-function secureQueue(scope: Construct, id: string, queueName: string): sqs.Queue {
+function secureQueue(
+  scope: Construct,
+  id: string,
+  queueName: string,
+  maxMessageSizeBytes?: number,
+): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     queueName,
+    ...(maxMessageSizeBytes !== undefined && { maxMessageSizeBytes }),
     // SQS-managed keys, not the AWS managed KMS key aws/sqs: EventBridge could not send a rule's
     // dead letters to a queue under aws/sqs, whose key policy no service principal can be granted.
     encryption: sqs.QueueEncryption.SQS_MANAGED,

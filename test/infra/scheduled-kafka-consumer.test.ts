@@ -69,6 +69,7 @@ describe('ScheduledKafkaConsumer, by default (the seed)', () => {
       START_POSITION: 'earliest',
       LOG_LEVEL: 'INFO',
       DEAD_LETTER_QUEUE_URL: { Ref: messageQueueId },
+      NODE_OPTIONS: '--max-semi-space-size=16',
     })
   })
 
@@ -217,6 +218,12 @@ describe('ScheduledKafkaConsumer, by default (the seed)', () => {
         },
       })
     }
+  })
+  it("lets the message dead-letter queue hold a whole 1 MiB dead letter (SQS's largest)", () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'kafka-consumer-lambda-messages-dlq',
+      MaximumMessageSize: 1_048_576,
+    })
   })
 
   it('outputs the function, table, layer, schedule, log group and dead-letter queue', () => {
