@@ -24,6 +24,8 @@ export const PRICES = {
   logs: { ingestionPerGb: 0.5, storagePerGbMonth: 0.03 },
   sqs: { perMillionRequests: 0.4 },
   secretsManager: { perSecretMonth: 0.4, perTenThousandCalls: 0.05 },
+  /** CloudWatch: custom metrics (first tier), a dashboard beyond the 3 free ones, standard-resolution alarms. */
+  cloudwatch: { perMetricMonth: 0.3, perDashboardMonth: 3.0, perAlarmMetricMonth: 0.1 },
   kms: { perKeyMonth: 1.0, perTenThousandRequests: 0.03 },
 } as const
 
@@ -45,7 +47,21 @@ export interface CostInputs {
   readonly secretsManager?: boolean
   /** A customer-managed KMS key (for the table). */
   readonly customerManagedKey?: boolean
+  /** The stack's dashboard and alarms, and the custom metrics the function publishes. */
+  readonly monitoring?: {
+    readonly customMetrics: number
+    readonly dashboards: number
+    readonly alarmMetrics: number
+  }
 }
+
+/** The metrics a run publishes every time (RunDuration, MessagesProcessed, MessagesFailed, RunSucceeded, MaxOffsetLag), plus OffsetLag per partition. */
+export function customMetricsOf(partitions: number, partitionLag: boolean): number {
+  return 5 + (partitionLag ? partitions : 0)
+}
+
+/** The stack's monitoring (infra/consumer-monitoring.ts): one dashboard, five alarms on one metric each. */
+export const STACK_MONITORING = { dashboards: 1, alarmMetrics: 5 } as const
 
 export interface CostLine {
   readonly service: string
@@ -95,6 +111,17 @@ export function estimateMonthlyCost(inputs: CostInputs): CostLine[] {
       usage: '1 secret, read once per cold start',
       monthlyUsd:
         PRICES.secretsManager.perSecretMonth + (1000 / 10_000) * PRICES.secretsManager.perTenThousandCalls,
+    })
+  }
+  if (inputs.monitoring) {
+    const { customMetrics, dashboards, alarmMetrics } = inputs.monitoring
+    lines.push({
+      service: 'CloudWatch metrics, dashboard, alarms',
+      usage: `${customMetrics} custom metrics, ${dashboards} dashboard, ${alarmMetrics} alarms`,
+      monthlyUsd:
+        customMetrics * PRICES.cloudwatch.perMetricMonth +
+        dashboards * PRICES.cloudwatch.perDashboardMonth +
+        alarmMetrics * PRICES.cloudwatch.perAlarmMetricMonth,
     })
   }
   if (inputs.customerManagedKey) {

@@ -1,6 +1,13 @@
 import { loadConfig } from '../../config/schema.ts'
 import { parseInterval } from '../../local/scheduler.ts'
-import { type Architecture, estimateMonthlyCost, formatCost, PRICES } from '../../operations/cost-model.ts'
+import {
+  type Architecture,
+  customMetricsOf,
+  estimateMonthlyCost,
+  formatCost,
+  PRICES,
+  STACK_MONITORING,
+} from '../../operations/cost-model.ts'
 import { readPartitionStatus } from '../../operations/partition-status.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, integerOption, stringOption, UsageError } from '../command.ts'
@@ -24,6 +31,7 @@ export const costCommand: Command = {
     '  --arch arm64|x86_64     (default arm64)',
     '  --duration-ms N         idle invocation duration to use instead of measuring',
     '  --busy-duration-ms N    duration of an invocation with MAX_MESSAGES messages, for a second estimate',
+    "  --no-monitoring         leave out the stack's dashboard, alarms and custom metrics (monitoring=false)",
   ].join('\n'),
   options: {
     every: { type: 'string' },
@@ -31,6 +39,7 @@ export const costCommand: Command = {
     arch: { type: 'string' },
     'duration-ms': { type: 'string' },
     'busy-duration-ms': { type: 'string' },
+    'no-monitoring': { type: 'boolean' },
   },
   readsConfig: true,
   async run(options, env) {
@@ -72,6 +81,12 @@ export const costCommand: Command = {
       readUnitsPerInvocation: Math.max(1, Math.ceil((partitions * 150) / 4096)),
       logBytesPerInvocation: LOG_BYTES_PER_RUN,
       schedule: 'scheduler' as const,
+      ...(options['no-monitoring'] !== true && {
+        monitoring: {
+          ...STACK_MONITORING,
+          customMetrics: customMetricsOf(partitions, config.partitionLagMetrics),
+        },
+      }),
     }
     const out = [
       `Monthly estimate for ${config.kafkaTopic} (${partitions} partitions), every ${every} = ${invocationsPerMonth.toLocaleString('en-US')} invocations, ${memoryMb} MB ${architecture}:`,

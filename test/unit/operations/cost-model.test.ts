@@ -30,6 +30,16 @@ describe('estimateMonthlyCost', () => {
     expect(lines[2]).toEqual({ service: 'EventBridge rule', usage: '43,200 events', monthlyUsd: 0 })
   })
 
+  it('prices the stack\'s monitoring: custom metrics, the dashboard and the alarms', () => {
+    const lines = estimateMonthlyCost({ ...everyMinute, monitoring: { customMetrics: 8, dashboards: 1, alarmMetrics: 5 } })
+
+    expect(lines.at(-1)).toEqual({
+      service: 'CloudWatch metrics, dashboard, alarms',
+      usage: '8 custom metrics, 1 dashboard, 5 alarms',
+      monthlyUsd: 8 * 0.3 + 3 + 5 * 0.1,
+    })
+  })
+
   it('adds the optional pieces only when asked, and totals every line', () => {
     const plain = estimateMonthlyCost(everyMinute)
     const full = estimateMonthlyCost({ ...everyMinute, secretsManager: true, customerManagedKey: true })
