@@ -726,6 +726,8 @@ export class ScheduledKafkaConsumer extends Construct {
     }
     if (this.messageDeadLetterQueue) managed.DEAD_LETTER_QUEUE_URL = this.messageDeadLetterQueue.queueUrl
     if (config.kafkaSecretArn) managed.KAFKA_SECRET_ARN = config.kafkaSecretArn
+    // No dashboard or alarms to read them: the metrics would only be billed.
+    if (config.monitoring === false) managed.PUBLISH_METRICS = 'false'
     const securityProtocol = config.kafkaSecurityProtocol ?? (config.mskClusterArn ? 'SASL_SSL' : undefined)
     const saslMechanism = config.kafkaSaslMechanism ?? (config.mskClusterArn ? 'AWS_MSK_IAM' : undefined)
     if (securityProtocol) managed.KAFKA_SECURITY_PROTOCOL = securityProtocol
@@ -1032,6 +1034,7 @@ function validate(props: ScheduledKafkaConsumerProps): Resolved {
     'KAFKA_SASL_MECHANISM',
     'SHARD_COUNT',
     'SHARD_INDEX',
+    'PUBLISH_METRICS',
   ])
   for (const key of Object.keys(withPaths.environment ?? {})) {
     if (managedKeys.has(key)) {

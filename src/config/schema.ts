@@ -348,6 +348,14 @@ export const settings = {
       .pipe(z.enum(['true', 'false']))
       .transform((flag) => flag === 'true'),
   }),
+  publishMetrics: setting({
+    key: 'PUBLISH_METRICS',
+    description:
+      'In Lambda, publish the run metrics (CloudWatch embedded metric format in the log; each metric is billed monthly as a custom metric). The stack sets false when its monitoring is off.',
+    defaultValue: 'true',
+    expected: 'true or false',
+    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+  }),
   partitionLagMetrics: setting({
     key: 'PARTITION_LAG_METRICS',
     description:

@@ -107,7 +107,9 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     )
     metrics =
       options.metrics ??
-      (env.AWS_LAMBDA_FUNCTION_NAME === undefined ? undefined : createPowertoolsMetrics(config.kafkaTopic))
+      (env.AWS_LAMBDA_FUNCTION_NAME === undefined || !config.publishMetrics
+        ? undefined
+        : createPowertoolsMetrics(config.kafkaTopic))
     try {
       runtime = await createRuntime(config, env)
     } catch (error) {

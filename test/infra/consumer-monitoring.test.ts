@@ -108,6 +108,11 @@ describe('monitoring', () => {
 
     without.resourceCountIs('AWS::CloudWatch::Alarm', 0)
     without.resourceCountIs('AWS::CloudWatch::Dashboard', 0)
+    // Nothing reads the metrics then: the function stops publishing them (they are billed).
+    const [fn] = Object.values(without.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Environment: { Variables: Record<string, unknown> } }
+    }>
+    expect(fn!.Properties.Environment.Variables.PUBLISH_METRICS).toBe('false')
   })
 
   it('rejects a lag window that cannot work, naming the prop', () => {

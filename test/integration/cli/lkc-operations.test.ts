@@ -139,6 +139,8 @@ describe('lkc cost', () => {
     expect(result.stdout).toMatch(/Busy \(1000 messages per invocation, 900 ms, every partition saved\)/)
     expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 129,600 writes/)
     // 5 metrics every run, plus the lag of each of the 3 partitions.
-    expect(result.stdout).toMatch(/CloudWatch metrics, dashboard, alarms\s+8 custom metrics, 1 dashboard, 5 alarms\s+\$5\.90/)
+    expect(result.stdout).toMatch(
+      /CloudWatch metrics, dashboard, alarms\s+8 custom metrics, 1 dashboard, 5 alarms\s+\$5\.90/,
+    )
   })
 })

@@ -72,4 +72,19 @@ describe("the function's logs and metrics in Lambda", () => {
       expect.arrayContaining(['0', '1']),
     )
   })
+
+  it('publishes no metrics with PUBLISH_METRICS=false (the stack without monitoring)', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(2, 1))
+
+    const lines = await invokeTwiceAsLambda({
+      ...consumerEnv(topic, { LOG_LEVEL: 'INFO', PUBLISH_METRICS: 'false' }),
+      AWS_LAMBDA_FUNCTION_NAME: 'kafka-consumer-lambda',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'us-east-1',
+    })
+
+    expect(lines.filter((line) => line.message === 'Run summary')).toHaveLength(2)
+    expect(lines.filter((line) => '_aws' in line)).toEqual([])
+  })
 })

@@ -30,8 +30,11 @@ describe('estimateMonthlyCost', () => {
     expect(lines[2]).toEqual({ service: 'EventBridge rule', usage: '43,200 events', monthlyUsd: 0 })
   })
 
-  it('prices the stack\'s monitoring: custom metrics, the dashboard and the alarms', () => {
-    const lines = estimateMonthlyCost({ ...everyMinute, monitoring: { customMetrics: 8, dashboards: 1, alarmMetrics: 5 } })
+  it("prices the stack's monitoring: custom metrics, the dashboard and the alarms", () => {
+    const lines = estimateMonthlyCost({
+      ...everyMinute,
+      monitoring: { customMetrics: 8, dashboards: 1, alarmMetrics: 5 },
+    })
 
     expect(lines.at(-1)).toEqual({
       service: 'CloudWatch metrics, dashboard, alarms',
