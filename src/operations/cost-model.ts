@@ -5,9 +5,12 @@
  * two cannot disagree. Free tiers are left out: the figures are what a busy account pays.
  */
 
-/** Public on-demand prices, us-east-1, in USD. Check the AWS price pages before relying on them. */
+/**
+ * Public on-demand prices, us-east-1, in USD, as known when this was written (2025); they were
+ * not fetched from AWS (no network here). Check the AWS price pages before relying on them.
+ */
 export const PRICES = {
-  asOf: '2026-11-26',
+  asOf: '2025 (not re-fetched; check the AWS pricing pages)',
   region: 'us-east-1',
   lambda: {
     /** Per GB-second of billed duration (1 ms granularity), first pricing tier. */

@@ -13,8 +13,13 @@ import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, integerOption, stringOption, UsageError } from '../command.ts'
 
 const MONTH_MS = 30 * 24 * 3_600_000
-/** Summary line and a few warnings: what an INFO-level run writes to CloudWatch Logs. */
-const LOG_BYTES_PER_RUN = 1500
+/** Measured in Lambda's format: the summary line and Lambda's START/END/REPORT (~1.3 KB), and the embedded metrics (~1.3 KB). */
+const LOG_BYTES_PER_RUN = 1300
+const METRIC_LOG_BYTES_PER_RUN = 1300
+/** The default processor's line per message at INFO (topic, partition, offset, key). */
+const LOG_BYTES_PER_MESSAGE = 210
+/** A run with messages takes the lease and releases it: two writes. */
+const LEASE_WRITES = 2
 
 export const costCommand: Command = {
   help: [
@@ -79,7 +84,7 @@ export const costCommand: Command = {
       memoryMb,
       architecture: architecture as Architecture,
       readUnitsPerInvocation: Math.max(1, Math.ceil((partitions * 150) / 4096)),
-      logBytesPerInvocation: LOG_BYTES_PER_RUN,
+      logBytesPerInvocation: LOG_BYTES_PER_RUN + (config.publishMetrics ? METRIC_LOG_BYTES_PER_RUN : 0),
       schedule: 'scheduler' as const,
       ...(options['no-monitoring'] !== true && {
         monitoring: {
@@ -95,12 +100,22 @@ export const costCommand: Command = {
       formatCost(estimateMonthlyCost({ ...base, durationMs: idleMs, writeUnitsPerInvocation: 0 })),
     ]
     const busy = stringOption(options, 'busy-duration-ms')
+    // The default processor logs each message at INFO; a processor of your own decides for itself.
+    const perMessageLogs = config.logLevel === 'INFO' || config.logLevel === 'DEBUG'
     if (busy !== undefined) {
       const busyMs = integerOption(options, 'busy-duration-ms', 0, 1)
       out.push(
         '',
-        `Busy (${config.maxMessages} messages per invocation, ${busyMs} ms, every partition saved):`,
-        formatCost(estimateMonthlyCost({ ...base, durationMs: busyMs, writeUnitsPerInvocation: partitions })),
+        `Busy (${config.maxMessages} messages per invocation, ${busyMs} ms, every partition saved, the lease taken and released${perMessageLogs ? ', a log line per message at INFO' : ''}):`,
+        formatCost(
+          estimateMonthlyCost({
+            ...base,
+            durationMs: busyMs,
+            writeUnitsPerInvocation: partitions + LEASE_WRITES,
+            logBytesPerInvocation:
+              base.logBytesPerInvocation + (perMessageLogs ? config.maxMessages * LOG_BYTES_PER_MESSAGE : 0),
+          }),
+        ),
       )
     }
     out.push('', `Prices: ${PRICES.region} on-demand as of ${PRICES.asOf}, free tiers not deducted.`)

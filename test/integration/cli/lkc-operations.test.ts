@@ -136,8 +136,11 @@ describe('lkc cost', () => {
     expect(result.stdout).toContain('every 1m = 43,200 invocations, 512 MB arm64')
     expect(result.stdout).toMatch(/Idle \(nothing new; \d+ ms per invocation, measured here\)/)
     expect(result.stdout).toMatch(/Lambda \(arm64\)\s+43,200 invokes/)
-    expect(result.stdout).toMatch(/Busy \(1000 messages per invocation, 900 ms, every partition saved\)/)
-    expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 129,600 writes/)
+    expect(result.stdout).toMatch(
+      /Busy \(1000 messages per invocation, 900 ms, every partition saved, the lease taken and released\)/,
+    )
+    // 3 partitions and the lease's 2 writes, every run.
+    expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 216,000 writes/)
     // 5 metrics every run, plus the lag of each of the 3 partitions.
     expect(result.stdout).toMatch(
       /CloudWatch metrics, dashboard, alarms\s+8 custom metrics, 1 dashboard, 5 alarms\s+\$5\.90/,
