@@ -55,8 +55,11 @@ export interface DeliveryContext {
   readonly deadline: number
   /** Asked before each message and each retry: true ends the delivery there. */
   readonly shouldStop: () => boolean
-  /** Told about each message once it is done with, in offset order (it may start a checkpoint). */
-  readonly onDone: (offset: number, outcome: Outcome) => void
+  /**
+   * Told about each message once it is done with, in offset order. It may start a checkpoint;
+   * when it returns a promise (a checkpoint it must wait for), the next message waits for it.
+   */
+  readonly onDone: (offset: number, outcome: Outcome) => Promise<void> | undefined | void
 }
 
 export interface DeliveryResult {
@@ -114,7 +117,7 @@ async function deliverInBatches(
       const attempt = await withRetries(() => processBatch(batch.map((item) => item.message)), first, context)
       if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
       if (attempt.status === 'ok') {
-        for (const { record } of batch) context.onDone(record.offset, 'processed')
+        for (const { record } of batch) await context.onDone(record.offset, 'processed')
       } else {
         context.logger.warn('Batch still failing after its retries; processing its messages one at a time', {
           topic: context.topic,
@@ -157,14 +160,15 @@ async function deliverOne(
   try {
     const result = call(message)
     if (result !== undefined) await result
-    context.onDone(record.offset, 'processed')
+    const waiting = context.onDone(record.offset, 'processed')
+    if (waiting !== undefined) await waiting
     return undefined
   } catch (error) {
     first = { error }
   }
   const attempt = await withRetries(() => call(message), record.offset, context, first)
   if (attempt.status === 'ok') {
-    context.onDone(record.offset, 'processed')
+    await context.onDone(record.offset, 'processed')
     return undefined
   }
   if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
@@ -267,6 +271,6 @@ async function deadLetter(
     destination: sink.destination,
     error: messageOf(failure.error),
   })
-  context.onDone(record.offset, 'dead-lettered')
+  await context.onDone(record.offset, 'dead-lettered')
   return undefined
 }

@@ -541,7 +541,7 @@ class CycleRun {
     if (everything && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
   }
 
-  #onDone(state: PartitionState, offset: number, outcome: Outcome): void {
+  #onDone(state: PartitionState, offset: number, outcome: Outcome): Promise<void> | undefined {
     state.position = offset + 1
     if (outcome === 'processed') {
       state.count++
@@ -555,13 +555,24 @@ class CycleRun {
     const due =
       (everyMessages > 0 && this.#sinceCheckpoint >= everyMessages) ||
       (everyMs > 0 && this.#clock() - this.#lastCheckpointAt >= everyMs)
-    if (due) this.#startCheckpoint()
+    if (!due) return undefined
+    // The previous checkpoint is still being written: wait for it, so that no more than two
+    // checkpoints' worth of messages is ever unsaved (the one being written, the one since).
+    const previous = this.#checkpointing
+    if (previous !== undefined) {
+      return previous.then(() => {
+        // A failed checkpoint stops the run: no point starting another one.
+        if (this.#storeFailure === undefined) this.#startCheckpoint()
+      })
+    }
+    this.#startCheckpoint()
+    return undefined
   }
 
   /**
    * A checkpoint is written in the background while the messages go on: waiting for each save
    * would cost a DynamoDB round trip every `everyMessages`. One at a time, so each write expects
-   * the value the previous one stored; a checkpoint that comes due meanwhile waits for the next.
+   * the value the previous one stored.
    */
   #startCheckpoint(): void {
     if (this.#checkpointing !== undefined) return
