@@ -157,7 +157,7 @@ export const settings = {
     key: 'CHECKPOINT_EVERY_MESSAGES',
     description:
       'Save the offsets during the run after this many messages (processed or dead-lettered), so a run killed outright repeats at most twice this many (checkpoints are written in the background, one at a time: the one being written and the one since). Each checkpoint is one write per partition that moved; at the default MAX_MESSAGES a run needs none. 0: not by count.',
-    defaultValue: '1000',
+    defaultValue: '10000',
     expected: 'a whole number from 0 to 10000000',
     schema: integer(0, 10_000_000),
   }),

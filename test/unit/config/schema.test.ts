@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     const config = loadConfig(minimal)
 
     expect(config).toMatchObject({
-      checkpointEveryMessages: 1000,
+      checkpointEveryMessages: 10000,
       checkpointEveryMs: 10_000,
       leaseDurationMs: 60_000,
       processingAttempts: 3,
