@@ -39,6 +39,20 @@ export interface DoctorProbes {
   lease(): Promise<{ holder: string; expiresAt: number } | undefined>
 }
 
+/** The checks after the config, skipped when what they need is missing. */
+const LATER_CHECKS = [
+  'kafka broker',
+  'kafka topic',
+  'dynamodb credentials',
+  'dynamodb table',
+  'offsets read',
+  'run lease',
+]
+
+function skipped(checks: readonly string[], detail: string): CheckResult[] {
+  return checks.map((check) => ({ check, verdict: 'skip' as const, detail }))
+}
+
 const SEED_KEYS = [
   { name: 'consumer_id', keyType: 'HASH', type: 'S' },
   { name: 'partition', keyType: 'RANGE', type: 'N' },
@@ -64,15 +78,7 @@ export async function runDoctor(
       detail,
       fix: 'set the variables named above (`lkc run --help` lists them all)',
     })
-    for (const check of [
-      'kafka broker',
-      'kafka topic',
-      'dynamodb credentials',
-      'dynamodb table',
-      'offsets read',
-    ]) {
-      results.push({ check, verdict: 'skip', detail: 'needs a valid config' })
-    }
+    results.push(...skipped(LATER_CHECKS, 'needs a valid config'))
     return results
   }
   let probes: DoctorProbes
@@ -86,15 +92,7 @@ export async function runDoctor(
       detail: messageOf(error),
       fix: 'check KAFKA_SECRET_ARN (or KAFKA_SECRET_FILE), the KAFKA_SASL_* and KAFKA_SSL_* settings, and the role that reads them',
     })
-    for (const check of [
-      'kafka broker',
-      'kafka topic',
-      'dynamodb credentials',
-      'dynamodb table',
-      'offsets read',
-    ]) {
-      results.push({ check, verdict: 'skip', detail: 'needs the Kafka credentials' })
-    }
+    results.push(...skipped(LATER_CHECKS, 'needs the Kafka credentials'))
     return results
   }
 

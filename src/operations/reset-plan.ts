@@ -5,6 +5,7 @@
  */
 import { LambdaKafkaConsumerError } from '../errors.ts'
 import type { PartitionStatus } from './partition-status.ts'
+import { textTable } from './text-table.ts'
 
 /** `earliest`, `latest`, an offset (the next one to process), or a point in time. */
 export type ResetTarget =
@@ -103,13 +104,5 @@ export function formatPlan(steps: readonly ResetStep[]): string {
         ? `SKIPS ${step.skipped} message(s)`
         : 'no change',
   ])
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => cells[column]!.length)),
-  )
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join('  ')
-      .trimEnd()
-  return [line(header), ...body.map(line)].join('\n')
+  return textTable(header, body)
 }

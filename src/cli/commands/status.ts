@@ -2,6 +2,7 @@ import { consumerIdOf, loadConfig } from '../../config/schema.ts'
 import { parseInterval } from '../../local/scheduler.ts'
 import type { LeaseState } from '../../offsets/dynamodb-run-lease.ts'
 import { type PartitionStatus, readPartitionStatus } from '../../operations/partition-status.ts'
+import { textTable } from '../../operations/text-table.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, stringOption, UsageError } from '../command.ts'
 
@@ -97,20 +98,10 @@ export function formatStatus(
         : 'unknown'
       : `${row.lastSaved} (${ago(now - Date.parse(row.lastSaved))})`,
   ])
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...body.map((cells) => cells[column]!.length)),
-  )
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => cell.padEnd(widths[column]!))
-      .join('  ')
-      .trimEnd()
   const totalLag = rows.reduce((sum, row) => sum + row.lag, 0)
-  return [
-    `consumer_id ${consumerId} in table ${table}: total lag ${totalLag}`,
-    line(header),
-    ...body.map(line),
-  ].join('\n')
+  return [`consumer_id ${consumerId} in table ${table}: total lag ${totalLag}`, textTable(header, body)].join(
+    '\n',
+  )
 }
 
 /** `lease: held by <run> until <time> (28 s left)`, or free, naming the last holder. */

@@ -70,7 +70,15 @@ describe('runDoctor', () => {
       verdict: 'fail',
       detail: 'Could not read the secret arn:x from Secrets Manager: AccessDeniedException',
     })
-    expect(results.slice(2).map((result) => result.verdict)).toEqual(['skip', 'skip', 'skip', 'skip', 'skip'])
+    expect(results.slice(2).map((result) => result.check)).toEqual([
+      'kafka broker',
+      'kafka topic',
+      'dynamodb credentials',
+      'dynamodb table',
+      'offsets read',
+      'run lease',
+    ])
+    expect(results.slice(2).every((result) => result.verdict === 'skip')).toBe(true)
   })
 
   it('stops at a bad config, naming the key, and skips the rest', async () => {
