@@ -10,7 +10,7 @@
  */
 import { Producer } from '@platformatic/kafka'
 import { messageOf } from '../errors.ts'
-import { type KafkaSecurity, PLAINTEXT_SECURITY } from '../kafka/connection-options.ts'
+import { baseClientOptions, type KafkaSecurity } from '../kafka/connection-options.ts'
 import { detailOf } from '../kafka/platformatic-kafka-source.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letter.ts'
 import { DeadLetterTooLargeError, DeadLetterWriteError } from './errors.ts'
@@ -49,15 +49,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     this.#topic = options.topic
     this.destination = `Kafka topic ${options.topic}`
     this.#producer = new Producer({
-      ...(options.security ?? PLAINTEXT_SECURITY).client,
-      clientId: `${options.clientId}-dead-letters`,
-      bootstrapBrokers: [...options.bootstrapServers],
-      connectTimeout: options.requestTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
-      timeout: options.requestTimeoutMs,
-      retries: 2,
-      retryDelay: 250,
-      autocreateTopics: false,
+      ...baseClientOptions({ ...options, clientId: `${options.clientId}-dead-letters` }),
       idempotent: true,
       acks: -1,
     })

@@ -35,6 +35,31 @@ export interface KafkaSecurity {
 /** No TLS, no SASL: the local broker's default listener. */
 export const PLAINTEXT_SECURITY: KafkaSecurity = { client: {}, auth: { securityProtocol: 'PLAINTEXT' } }
 
+export interface KafkaConnection {
+  readonly bootstrapServers: readonly string[]
+  readonly clientId: string
+  readonly requestTimeoutMs: number
+  readonly security?: KafkaSecurity
+}
+
+/**
+ * The options every client of this project shares (the consumer's and the dead-letter
+ * producer's): where, who, how long to wait, and a short retry. Never creates topics.
+ */
+export function baseClientOptions(connection: KafkaConnection) {
+  return {
+    ...(connection.security ?? PLAINTEXT_SECURITY).client,
+    clientId: connection.clientId,
+    bootstrapBrokers: [...connection.bootstrapServers],
+    connectTimeout: connection.requestTimeoutMs,
+    requestTimeout: connection.requestTimeoutMs,
+    timeout: connection.requestTimeoutMs,
+    retries: 2,
+    retryDelay: 250,
+    autocreateTopics: false,
+  }
+}
+
 export type SecuritySettings = Pick<
   Config,
   | 'kafkaBootstrapServers'

@@ -16,7 +16,7 @@ import type {
   PartitionWatermarks,
 } from '../cycle/ports.ts'
 import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
-import { type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
+import { baseClientOptions, type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
 import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
 import type {
   DecodedFetchPartition,
@@ -67,17 +67,9 @@ export class PlatformaticKafkaSource implements KafkaSource {
     this.#options = options
     this.#security = options.security ?? PLAINTEXT_SECURITY
     this.#consumer = new LeanFetchConsumer({
-      ...this.#security.client,
-      clientId: options.clientId,
+      ...baseClientOptions({ ...options, security: this.#security }),
       // Required by the client's type; never used: no group is joined and nothing is committed to Kafka.
       groupId: `${options.clientId}-no-group`,
-      bootstrapBrokers: [...options.bootstrapServers],
-      connectTimeout: options.requestTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
-      timeout: options.requestTimeoutMs,
-      retries: 2,
-      retryDelay: 250,
-      autocreateTopics: false,
       isolationLevel: READ_COMMITTED,
       minBytes: 1,
       maxBytes: options.fetchMaxBytes,
