@@ -36,10 +36,22 @@ export interface KafkaBrokerOptions {
   readonly dataDir?: string
   /** Log levels of the broker's loggers on top of the quiet defaults, e.g. `{ 'org.apache.kafka.common.network.Selector': 'INFO' }`. */
   readonly logLevels?: Readonly<Record<string, string>>
+  /** This node's part in a multi-node cluster (see kafka-cluster.ts); default: a cluster of its own, broker and controller in one JVM. */
+  readonly clusterNode?: KafkaClusterNode
+}
+
+/** One node of a multi-node KRaft cluster: a broker only, or a controller only. */
+export interface KafkaClusterNode {
+  /** Every node is formatted with the same id, or the brokers cannot join the controllers. */
+  readonly clusterId: string
+  readonly nodeId: number
+  readonly role: 'broker' | 'controller'
+  /** `controller.quorum.voters`, e.g. `1@127.0.0.1:9093`: the same on every node. */
+  readonly controllerQuorumVoters: string
 }
 
 export interface KafkaBroker {
-  /** `127.0.0.1:<port>` of the PLAINTEXT listener. */
+  /** `127.0.0.1:<port>` of the PLAINTEXT listener (a controller-only node has none: empty). */
   readonly bootstrapServers: string
   readonly port: number
   readonly controllerPort: number
@@ -111,13 +123,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   ])
   const home = await mkdtemp(join(tmpdir(), 'lkc-kafka-'))
   const dataDir = options.dataDir ?? join(home, 'data')
+  const node = options.clusterNode
   const properties: Record<string, string | number> = {
-    'process.roles': 'broker,controller',
-    'node.id': 1,
-    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
-    'inter.broker.listener.name': 'PLAINTEXT',
+    ...roleProperties(node, port, controllerPort),
     'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     'log.dirs': dataDir,
@@ -152,11 +160,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     `-Dkafka.logs.dir=${home}`,
   ]
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const clusterId =
-      'lkc' +
-      Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
-        .toString('base64url')
-        .slice(0, 19)
+    const clusterId = node?.clusterId ?? newClusterId()
     await promisify(execFile)(
       'java',
       [
@@ -200,7 +204,58 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       if (!stopOptions.keepData) await rm(home, { recursive: true, force: true })
     })
   }
-  return { bootstrapServers: `127.0.0.1:${port}`, port, controllerPort, dataDir, stop }
+  const bootstrapServers = node?.role === 'controller' ? '' : `127.0.0.1:${port}`
+  return { bootstrapServers, port, controllerPort, dataDir, stop }
+}
+
+/** A cluster id as `StorageTool format -t` takes it: 22 characters of base64url (a UUID's 16 bytes). */
+export function newClusterId(): string {
+  return (
+    'lkc' +
+    Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
+      .toString('base64url')
+      .slice(0, 19)
+  )
+}
+
+/**
+ * Roles, id and listeners. A controller-only node listens on CONTROLLER only (Kafka refuses to
+ * start one with any other listener) and advertises nothing to clients; a broker-only node
+ * listens on PLAINTEXT only, and finds the controllers through the quorum voters.
+ */
+export function roleProperties(
+  node: KafkaClusterNode | undefined,
+  port: number,
+  controllerPort: number,
+): Record<string, string | number> {
+  if (node?.role === 'controller') {
+    return {
+      'process.roles': 'controller',
+      'node.id': node.nodeId,
+      'controller.quorum.voters': node.controllerQuorumVoters,
+      listeners: `CONTROLLER://127.0.0.1:${controllerPort}`,
+    }
+  }
+  const broker = {
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'inter.broker.listener.name': 'PLAINTEXT',
+  }
+  if (node?.role === 'broker') {
+    return {
+      'process.roles': 'broker',
+      'node.id': node.nodeId,
+      'controller.quorum.voters': node.controllerQuorumVoters,
+      listeners: `PLAINTEXT://127.0.0.1:${port}`,
+      ...broker,
+    }
+  }
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    ...broker,
+  }
 }
 
 async function waitUntilStarted(

@@ -9,11 +9,15 @@
  * `lost` and `offsets regressed` must be 0 everywhere. Scenarios run one after the other, on
  * the real broker, dynalite and moto's SQS server that the test setup starts.
  */
+import { randomUUID } from 'node:crypto'
+import { rmSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
+import { type KafkaCluster, startKafkaCluster } from '../../src/local/kafka-cluster.ts'
 import { readTopic, type TopicRecord } from '../support/read-topic.ts'
 import { freshQueue, freshTopic, produce, services } from '../support/services.ts'
 import { transactionalProducer, transactionsSettled } from '../support/transactions.ts'
@@ -27,6 +31,12 @@ import {
   watchOffsets,
 } from './support/harness.ts'
 import { addPartitions, deleteRecords, produceRaw } from './support/produce-raw.ts'
+import {
+  createReplicatedTopic,
+  type PartitionState,
+  partitionStates,
+  untilPartitions,
+} from './support/replicated-topic.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
 
 const rows: Tally[] = []
@@ -514,5 +524,169 @@ describe('fault suite', () => {
     console.log(`  runs: ${reasons.join(', ')}`)
     expect(reasons.filter((reason) => reason === 'deadline').length).toBeGreaterThanOrEqual(1)
     expect(row.processed).toBe(300)
+  })
+
+  describe('a partition leader moves (a cluster of its own: controller 1, brokers 2 and 3)', () => {
+    const PARTITIONS = 4
+    const COUNT = 2400
+    const LATE = 100
+    // Brokers 2 and 3 each lead half the partitions (a partition's first replica is its preferred leader).
+    const replicas = Array.from({ length: PARTITIONS }, (_, partition) =>
+      partition % 2 === 0 ? [2, 3] : [3, 2],
+    )
+    const topics = {
+      moved: `leader-${randomUUID().slice(0, 8)}`,
+      back: `leader-back-${randomUUID().slice(0, 8)}`,
+    }
+    let cluster: KafkaCluster | undefined
+
+    beforeAll(async () => {
+      cluster = await startKafkaCluster()
+      const servers = cluster.bootstrapServers.split(',')
+      for (const topic of Object.values(topics)) {
+        await createReplicatedTopic(servers, topic, replicas, { 'min.insync.replicas': '1' })
+      }
+      // Small producer batches (10 messages a partition) and small fetches (FETCH_PARTITION_MAX_BYTES
+      // below) make a run fetch each partition many times, so it fetches again after the move.
+      const sender = createSender(servers, 40)
+      try {
+        for (const topic of Object.values(topics)) await sender.send(topic, messages(COUNT, PARTITIONS))
+      } finally {
+        await sender.close()
+      }
+      // Reading uses a consumer group: its offsets topic is created now, on both brokers, so
+      // that the reads at the end work with one broker away.
+      expect(await readTopic(cluster.address(2), topics.moved)).toHaveLength(COUNT)
+    })
+    afterAll(async () => {
+      await cluster?.stop()
+    })
+
+    /** A run that the test holds (its processor stalls) while `change` moves leaders under it. */
+    function leaderScenario(name: string, topic: string) {
+      const pauseFile = join(tmpdir(), `lkc-pause-${randomUUID()}`)
+      const scenario = new FaultScenario(
+        name,
+        topic,
+        consumerEnv({
+          KAFKA_BOOTSTRAP_SERVERS: cluster!.bootstrapServers,
+          FAULT_SLOW_MS: '1',
+          FAULT_PAUSE_FILE: pauseFile,
+          FETCH_PARTITION_MAX_BYTES: '1024',
+        }),
+      )
+      return {
+        scenario,
+        /** Invokes once; after 300 messages, stalls the processor, runs `change`, lets it go on. */
+        async invokeMovingLeaders(change: () => Promise<void>) {
+          let changing: Promise<void> | undefined
+          const outcome = await scenario.invoke({
+            whenProcessed: {
+              count: 300,
+              action: () => {
+                writeFileSync(pauseFile, '')
+                changing = change().finally(() => rmSync(pauseFile, { force: true }))
+              },
+            },
+          })
+          await changing
+          return outcome
+        },
+      }
+    }
+
+    const leaders = (broker: number) => (states: readonly PartitionState[]) =>
+      states.every((state) => state.leader === broker)
+
+    /** The messages written after the move that `run` processed: it can only have fetched them from the new leader. */
+    const lateProcessedBy = (scenario: FaultScenario, run: RunOutcome) =>
+      scenario.processedLog().filter((entry) => entry.run === run.runId && entry.key.startsWith('late-'))
+
+    /** `LATE` messages to `partitions`, sent through `broker` after the move: only the new leader has them. */
+    async function produceLate(broker: string, topic: string, partitions: readonly number[]) {
+      const sender = createSender([broker])
+      try {
+        await sender.send(
+          topic,
+          Array.from({ length: LATE }, (_, index) => ({
+            key: `late-${index}`,
+            value: JSON.stringify({ index }),
+            partition: partitions[index % partitions.length]!,
+          })),
+        )
+      } finally {
+        await sender.close()
+      }
+    }
+
+    it('leader moved mid-run', async () => {
+      const kafka = cluster!
+      const topic = topics.moved
+      const servers = kafka.bootstrapServers.split(',')
+      expect((await partitionStates(servers, topic)).map((state) => state.leader)).toEqual([2, 3, 2, 3])
+      const { scenario, invokeMovingLeaders } = leaderScenario('leader moved mid-run', topic)
+      const watch = watchOffsets(scenario.consumerId)
+
+      // Broker 2 stops (a controlled shutdown hands its partitions to broker 3, then the JVM
+      // exits) while the run is consuming; messages written after that exist on broker 3 only.
+      const first = await invokeMovingLeaders(async () => {
+        await kafka.stopBroker(2)
+        await untilPartitions([kafka.address(3)], topic, leaders(3), 'broker 3 leading every partition')
+        await produceLate(kafka.address(3), topic, [0, 2])
+      })
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(kafka.address(3), topic), [], await watch.stop()),
+      )
+      const lateByFirst = lateProcessedBy(scenario, first)
+      console.log(
+        `  the run during the move: ${first.report ? `followed the new leader (${lateByFirst.length} of ${LATE} messages written after the move) and ended ${first.report.stopReason}` : `saved and failed: ${first.failure?.message}`}`,
+      )
+      expect(row.produced).toBe(COUNT + LATE)
+      expect(row.processed).toBe(COUNT + LATE)
+      // The run went on past the move: it fetched from the new leader what only the new leader had.
+      expect(first.code).toBe(0)
+      expect(lateByFirst).toHaveLength(LATE)
+    })
+
+    it('the old leader back, and leading again mid-run', async () => {
+      const kafka = cluster!
+      const topic = topics.back
+      // Broker 2 away (after the scenario above, it still is): broker 3 leads every partition.
+      await kafka.stopBroker(2)
+      await untilPartitions([kafka.address(3)], topic, leaders(3), 'broker 3 leading every partition')
+      const { scenario, invokeMovingLeaders } = leaderScenario('old leader back, leads again mid-run', topic)
+      const watch = watchOffsets(scenario.consumerId)
+
+      // While the run consumes, broker 2 comes back on its port and data and catches up; then
+      // broker 3 stops, and every partition's leadership moves to broker 2, which this run's
+      // process found down when it started.
+      const first = await invokeMovingLeaders(async () => {
+        await kafka.startBroker(2)
+        await untilPartitions(
+          [kafka.address(2)],
+          topic,
+          (states) => states.every((state) => state.isr.includes(2)),
+          'broker 2 back in sync',
+        )
+        await kafka.stopBroker(3)
+        await untilPartitions([kafka.address(2)], topic, leaders(2), 'broker 2 leading every partition')
+        await produceLate(kafka.address(2), topic, [0, 1, 2, 3])
+      })
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(kafka.address(2), topic), [], await watch.stop()),
+      )
+      const lateByFirst = lateProcessedBy(scenario, first)
+      console.log(
+        `  the run during the moves: ${first.report ? `followed the leaders back to broker 2 (${lateByFirst.length} of ${LATE} messages written after the move) and ended ${first.report.stopReason}` : `saved and failed: ${first.failure?.message}`}`,
+      )
+      expect(row.produced).toBe(COUNT + LATE)
+      expect(row.processed).toBe(COUNT + LATE)
+      expect(first.code).toBe(0)
+      expect(lateByFirst).toHaveLength(LATE)
+    })
   })
 })

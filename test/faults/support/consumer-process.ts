@@ -8,10 +8,12 @@
  *   FAULT_SLOW_MS     wait this long in each call (a slow downstream)
  *   FAULT_FAIL_KEYS   a regular expression: messages whose key matches always throw
  *   FAULT_FLAKY_KEYS  a regular expression: messages whose key matches throw on their first call
+ *   FAULT_PAUSE_FILE  while this file exists, each call waits (a downstream that stalls while
+ *                     the test changes the cluster under the run: the run's own timers go on)
  *
  * Prints `RESULT <report JSON>` or `FAILED <error JSON>` as its last line; exit code 0 or 1.
  */
-import { openSync, writeSync } from 'node:fs'
+import { existsSync, openSync, writeSync } from 'node:fs'
 import { invocationContext } from '../../../src/cli/commands/run.ts'
 import { loadConfig } from '../../../src/config/schema.ts'
 import { messageOf } from '../../../src/errors.ts'
@@ -24,11 +26,14 @@ const slowMs = Number(env.FAULT_SLOW_MS ?? 0)
 const failKeys = env.FAULT_FAIL_KEYS ? new RegExp(env.FAULT_FAIL_KEYS) : undefined
 const flakyKeys = env.FAULT_FLAKY_KEYS ? new RegExp(env.FAULT_FLAKY_KEYS) : undefined
 const flakyFailed = new Set<string>()
+const pauseFile = env.FAULT_PAUSE_FILE
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const handler = createHandler({
   env,
   async process(message) {
-    if (slowMs > 0) await new Promise((resolve) => setTimeout(resolve, slowMs))
+    if (slowMs > 0) await sleep(slowMs)
+    while (pauseFile !== undefined && existsSync(pauseFile)) await sleep(20)
     const key = message.key ?? ''
     if (failKeys?.test(key)) throw new Error(`the processor refuses ${key}`)
     if (flakyKeys?.test(key) && !flakyFailed.has(key)) {
