@@ -14,7 +14,11 @@ import type { SASLOptions } from '@platformatic/kafka'
 import type { Config, Environment } from '../config/schema.ts'
 import { mskIamRegion } from '../config/security-rules.ts'
 import { type KafkaAuthDescription, KafkaCredentialsError } from './errors.ts'
-import { type CredentialSources, resolveKafkaCredentials } from './kafka-credentials.ts'
+import {
+  type CredentialSettings,
+  type CredentialSources,
+  resolveKafkaCredentials,
+} from './kafka-credentials.ts'
 import { createMskIamTokenProvider, type MskTokenSigner } from './msk-iam-token-provider.ts'
 
 /** What a Kafka client's options take from the security settings. */
@@ -60,20 +64,8 @@ export function baseClientOptions(connection: KafkaConnection) {
   }
 }
 
-export type SecuritySettings = Pick<
-  Config,
-  | 'kafkaBootstrapServers'
-  | 'kafkaSecurityProtocol'
-  | 'kafkaSaslMechanism'
-  | 'kafkaSaslUsername'
-  | 'kafkaSaslPassword'
-  | 'kafkaSecretArn'
-  | 'kafkaSecretFile'
-  | 'kafkaSecretMaxAgeMs'
-  | 'kafkaSslCaFile'
-  | 'kafkaSslCertFile'
-  | 'kafkaSslKeyFile'
->
+export type SecuritySettings = CredentialSettings &
+  Pick<Config, 'kafkaBootstrapServers' | 'kafkaSecurityProtocol' | 'kafkaSaslMechanism'>
 
 export interface KafkaSecurityDependencies extends CredentialSources {
   /** Default: signs with the default AWS credential chain. */

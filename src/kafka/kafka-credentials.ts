@@ -56,7 +56,8 @@ export interface KafkaCredentials {
   readonly clientCertificateFrom?: string
 }
 
-type CredentialSettings = Pick<
+/** The settings credentials come from. */
+export type CredentialSettings = Pick<
   Config,
   | 'kafkaSaslUsername'
   | 'kafkaSaslPassword'

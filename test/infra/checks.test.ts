@@ -14,15 +14,13 @@ import {
   cfnLint,
   checkov,
   importedVpc,
+  MSK_ARN,
   nagFindings,
+  SECRET_ARN,
+  SECRET_KEY_ARN,
   synthesize,
   synthesizeInStack,
 } from './support.ts'
-
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-credentials-AbCdEf'
-const SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
-const MSK_ARN =
-  'arn:aws:kafka:eu-west-1:123456789012:cluster/orders-cluster/5a6b7c8d-1234-5678-9abc-def012345678-2'
 
 interface Variant {
   readonly name: string

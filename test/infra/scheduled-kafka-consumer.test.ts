@@ -10,18 +10,16 @@ import { parseMskClusterArn, type ScheduledKafkaConsumerProps } from '../../infr
 import {
   actionsOf,
   importedVpc,
+  MSK_ARN,
   REQUIRED,
+  SECRET_ARN,
+  SECRET_KEY_ARN,
   type Statement,
   standInAssets,
   statementsOf,
   synthesize,
   synthesizeInStack,
 } from './support.ts'
-
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-credentials-AbCdEf'
-const SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
-const MSK_ARN =
-  'arn:aws:kafka:eu-west-1:123456789012:cluster/orders-cluster/5a6b7c8d-1234-5678-9abc-def012345678-2'
 
 /** The logical id of the only resource of a type whose id starts with a prefix. */
 function logicalId(template: ReturnType<typeof synthesize>['template'], type: string, prefix = ''): string {

@@ -37,6 +37,12 @@ export function standInAssets(): { bundlePath: string; layerPath: string } {
   return assets
 }
 
+/** A Secrets Manager secret, its customer-managed key and an MSK cluster, as ARNs the checks accept. */
+export const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-credentials-AbCdEf'
+export const SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+export const MSK_ARN =
+  'arn:aws:kafka:eu-west-1:123456789012:cluster/orders-cluster/5a6b7c8d-1234-5678-9abc-def012345678-2'
+
 export const REQUIRED = {
   kafkaBootstrapServers: 'b-1.example.com:9092,b-2.example.com:9092',
   kafkaTopic: 'orders',
