@@ -40,12 +40,14 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
       met: queries === 1 && writes <= reference.partitions + LEASE_WRITES && onlyReadsAndPuts(perInvocation),
     })
   }
-  const pinned = results.memory?.rows.find((row) => row.nodeOptions !== '' && row.label === 'whole backlog')
-  if (pinned) {
+  const asInLambda = results.memory?.rows.find(
+    (row) => row.nodeOptions !== '' && row.label === 'whole backlog',
+  )
+  if (asInLambda) {
     checks.push({
-      target: `peak RSS draining ${formatNumber(pinned.messages)} in one invocation <= 200 MB (NODE_OPTIONS=${pinned.nodeOptions})`,
-      measured: `${formatNumber(pinned.peakRssMb.median)} MB (max ${formatNumber(pinned.peakRssMb.max)})`,
-      met: pinned.peakRssMb.median <= 200,
+      target: `peak RSS draining ${formatNumber(asInLambda.messages)} in one invocation <= 200 MB (Node started as Lambda starts it for 512 MB: ${asInLambda.nodeOptions})`,
+      measured: `${formatNumber(asInLambda.peakRssMb.median)} MB (max ${formatNumber(asInLambda.peakRssMb.max)})`,
+      met: asInLambda.peakRssMb.median <= 200,
     })
   }
   const cold = results.overhead.find((result) => result.bundle === 'self-contained')
@@ -179,9 +181,9 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '',
       `### Peak RSS of one invocation (${results.memory.scenario})`,
       '',
-      "Whole process, import included (getrusage). V8 sizes its young generation from the machine's memory: large here, a few MB in a 512 MB function; `NODE_OPTIONS` pins it.",
+      "Whole process, import included (getrusage). Without flags V8 sizes its heap from the machine's memory (a young generation of up to 128 MB on a 24 GB machine). Lambda's Node.js runtime starts Node with heap flags sized from the function's memory, on the command line, where they take precedence over `NODE_OPTIONS`; the last two rows use the flags it gives 512 MB.",
       '',
-      '| Messages in the invocation | NODE_OPTIONS | peak RSS, median (min–max) | RSS after import |',
+      '| Messages in the invocation | Node flags | peak RSS, median (min–max) | RSS after import |',
       '| --- | --- | ---: | ---: |',
     )
     for (const row of results.memory.rows) {

@@ -736,14 +736,9 @@ export class ScheduledKafkaConsumer extends Construct {
       managed.SHARD_COUNT = String(config.shards)
       managed.SHARD_INDEX = String(index)
     }
-    const environment = {
-      // V8 would size its young generation from the host's memory, not the function's: pinned, the
-      // peak memory of a large drain stays bounded by the fetch size (bench/README.md, Memory).
-      // The `environment` prop may set NODE_OPTIONS otherwise.
-      NODE_OPTIONS: '--max-semi-space-size=16',
-      ...config.environment,
-      ...managed,
-    }
+    // No NODE_OPTIONS heap flags: Lambda's Node.js runtime sizes the heap from the function's
+    // memory on Node's command line, which takes precedence (bench/README.md, Memory).
+    const environment = { ...config.environment, ...managed }
     checkAsTheFunctionWould(environment, config.tableName)
     return environment
   }

@@ -67,7 +67,6 @@ describe('ScheduledKafkaConsumer, by default (the seed)', () => {
       START_POSITION: 'earliest',
       LOG_LEVEL: 'INFO',
       DEAD_LETTER_QUEUE_URL: { Ref: messageQueueId },
-      NODE_OPTIONS: '--max-semi-space-size=16',
     })
   })
 
