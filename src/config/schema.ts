@@ -4,7 +4,7 @@
  * are kept (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKA_TOPIC`, `KAFKA_GROUP_ID`, `DYNAMODB_TABLE`,
  * `MAX_MESSAGES`). The table below is also the source of the README's configuration reference.
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { ConfigError, type ConfigProblem } from './errors.ts'
 import { securityProblems } from './security-rules.ts'
 
@@ -19,7 +19,7 @@ export interface Setting {
   readonly secret?: boolean
   /** What is allowed, in the words of an error message. */
   readonly expected: string
-  readonly schema: z.ZodType
+  readonly schema: z.ZodMiniType
 }
 
 function setting<const S extends Setting>(spec: S): S {
@@ -27,37 +27,39 @@ function setting<const S extends Setting>(spec: S): S {
 }
 
 const integer = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/)
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
+  z.pipe(
+    z.pipe(z.string().check(z.trim(), z.regex(/^-?\d+$/)), z.transform(Number)),
+    z.int().check(z.minimum(min), z.maximum(max)),
+  )
 
 const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/
 
 const brokerList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((broker) => broker.trim())
-      .filter((broker) => broker.length > 0),
+  .pipe(
+    z.string(),
+    z.transform((value) =>
+      value
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter((broker) => broker.length > 0),
+    ),
   )
-  .refine(
-    (brokers) =>
-      brokers.length > 0 &&
-      brokers.every((broker) => {
-        const port = hostPort.exec(broker)?.[1]
-        return port !== undefined && Number(port) >= 1 && Number(port) <= 65535
-      }),
+  .check(
+    z.refine(
+      (brokers) =>
+        brokers.length > 0 &&
+        brokers.every((broker) => {
+          const port = hostPort.exec(broker)?.[1]
+          return port !== undefined && Number(port) >= 1 && Number(port) <= 65535
+        }),
+    ),
   )
 
 /** Kafka's own rule for topic names (`Topic.validate` in the broker). */
-const topicName = z
-  .string()
-  .regex(/^[a-zA-Z0-9._-]{1,249}$/)
-  .refine((name) => name !== '.' && name !== '..')
+const topicName = z.string().check(
+  z.regex(/^[a-zA-Z0-9._-]{1,249}$/),
+  z.refine((name) => name !== '.' && name !== '..'),
+)
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'AWS_MSK_IAM'] as const
@@ -65,10 +67,13 @@ export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number]
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number]
 
 const upperCaseEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z
-    .string()
-    .transform((value) => value.trim().toUpperCase())
-    .pipe(z.enum(values))
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((value) => value.trim().toUpperCase()),
+    ),
+    z.enum(values),
+  )
 
 export const settings = {
   kafkaBootstrapServers: setting({
@@ -91,21 +96,21 @@ export const settings = {
       'Names this consumer: the offsets are stored under `consumer_id` = `{group_id}_{topic}`. No Kafka consumer group is joined.',
     defaultValue: 'lambda-consumer-group',
     expected: 'a non-empty name of at most 200 characters',
-    schema: z.string().min(1).max(200),
+    schema: z.string().check(z.minLength(1), z.maxLength(200)),
   }),
   kafkaClientId: setting({
     key: 'KAFKA_CLIENT_ID',
     description: 'The client id the brokers see in their logs and quotas.',
     defaultValue: 'lambda-kafka-consumer',
     expected: 'a non-empty name of at most 200 characters',
-    schema: z.string().min(1).max(200),
+    schema: z.string().check(z.minLength(1), z.maxLength(200)),
   }),
   dynamodbTable: setting({
     key: 'DYNAMODB_TABLE',
     description: "The DynamoDB table holding the offsets (the seed's schema).",
     defaultValue: 'kafka-consumer-offsets',
     expected: 'a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ . -',
-    schema: z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/),
+    schema: z.string().check(z.regex(/^[a-zA-Z0-9_.-]{3,255}$/)),
   }),
   dynamodbEndpoint: setting({
     key: 'DYNAMODB_ENDPOINT',
@@ -272,7 +277,7 @@ export const settings = {
     description:
       'The user for PLAIN and SCRAM. Unset: the `username` of the secret (KAFKA_SECRET_ARN or KAFKA_SECRET_FILE).',
     expected: 'a non-empty name of at most 255 characters',
-    schema: z.string().min(1).max(255),
+    schema: z.string().check(z.minLength(1), z.maxLength(255)),
   }),
   kafkaSaslPassword: setting({
     key: 'KAFKA_SASL_PASSWORD',
@@ -280,7 +285,7 @@ export const settings = {
       "The password for PLAIN and SCRAM, for local use: never printed. In AWS, keep it in Secrets Manager (KAFKA_SECRET_ARN), not in the function's environment.",
     secret: true,
     expected: 'a non-empty password',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
   }),
   kafkaSecretArn: setting({
     key: 'KAFKA_SECRET_ARN',
@@ -288,14 +293,16 @@ export const settings = {
       'A Secrets Manager secret holding the Kafka credentials as JSON: `username` and `password` (PLAIN, SCRAM), and/or TLS material as PEM text: `ca`, `cert`, `key`, `keyPassword`. Read at cold start, then cached for KAFKA_SECRET_MAX_AGE_MS.',
     expected:
       'a Secrets Manager secret ARN, e.g. "arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_orders-AbCdEf"',
-    schema: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/),
+    schema: z
+      .string()
+      .check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/)),
   }),
   kafkaSecretFile: setting({
     key: 'KAFKA_SECRET_FILE',
     description:
       'Instead of KAFKA_SECRET_ARN, for local use: a JSON file with the same fields as the secret. Read once at start.',
     expected: 'a file path, e.g. "./kafka-secret.json"',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
   }),
   kafkaSecretMaxAgeMs: setting({
     key: 'KAFKA_SECRET_MAX_AGE_MS',
@@ -310,31 +317,34 @@ export const settings = {
     description:
       "With SSL or SASL_SSL: a PEM file of the CA certificates to trust instead of the system's (a self-hosted cluster's private CA). Unset: the `ca` of the secret, else the system CAs (enough for Amazon MSK). The broker's host name is always checked.",
     expected: 'a file path, e.g. "./ca.pem"',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
   }),
   kafkaSslCertFile: setting({
     key: 'KAFKA_SSL_CERT_FILE',
     description:
       'Mutual TLS: a PEM file of the client certificate (and its chain). Unset: the `cert` of the secret, else no client certificate.',
     expected: 'a file path, e.g. "./client.pem"',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
   }),
   kafkaSslKeyFile: setting({
     key: 'KAFKA_SSL_KEY_FILE',
     description:
       'Mutual TLS: a PEM file of the private key of the client certificate. Unset: the `key` of the secret.',
     expected: 'a file path, e.g. "./client-key.pem"',
-    schema: z.string().min(1),
+    schema: z.string().check(z.minLength(1)),
   }),
   logLevel: setting({
     key: 'LOG_LEVEL',
     description: "DEBUG also logs each message's content; INFO logs its topic, partition and offset.",
     defaultValue: 'INFO',
     expected: 'one of: DEBUG, INFO, WARN, ERROR',
-    schema: z
-      .string()
-      .transform((level) => level.toUpperCase())
-      .pipe(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'])),
+    schema: z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((level) => level.toUpperCase()),
+      ),
+      z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    ),
   }),
   logMessageContent: setting({
     key: 'LOG_MESSAGE_CONTENT',
@@ -342,11 +352,16 @@ export const settings = {
       "false: the default processor never logs a message's value or headers, not even at DEBUG (topic, partition, offset and key only).",
     defaultValue: 'true',
     expected: 'one of: true, false',
-    schema: z
-      .string()
-      .transform((flag) => flag.trim().toLowerCase())
-      .pipe(z.enum(['true', 'false']))
-      .transform((flag) => flag === 'true'),
+    schema: z.pipe(
+      z.pipe(
+        z.pipe(
+          z.string(),
+          z.transform((flag) => flag.trim().toLowerCase()),
+        ),
+        z.enum(['true', 'false']),
+      ),
+      z.transform((flag) => flag === 'true'),
+    ),
   }),
   publishMetrics: setting({
     key: 'PUBLISH_METRICS',
@@ -354,7 +369,10 @@ export const settings = {
       'In Lambda, publish the run metrics (CloudWatch embedded metric format in the log; each metric is billed monthly as a custom metric). The stack sets false when its monitoring is off.',
     defaultValue: 'true',
     expected: 'true or false',
-    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+    schema: z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((value) => value === 'true'),
+    ),
   }),
   partitionLagMetrics: setting({
     key: 'PARTITION_LAG_METRICS',
@@ -362,7 +380,10 @@ export const settings = {
       'In Lambda, also publish the lag of each partition (metric `OffsetLag`, dimension `partition`) for the dashboard; each partition is one CloudWatch custom metric, billed monthly. `MaxOffsetLag` is always published.',
     defaultValue: 'true',
     expected: 'true or false',
-    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+    schema: z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((value) => value === 'true'),
+    ),
   }),
 } as const
 
