@@ -78,7 +78,7 @@ export interface MemoryRow {
   readonly label: string
   /** Messages processed in the one invocation measured. */
   readonly messages: number
-  /** V8 flags the worker ran with (NODE_OPTIONS in Lambda); empty: this machine's defaults. */
+  /** V8 flags the worker ran with (in Lambda, the runtime's, on Node's command line); empty: this machine's defaults. */
   readonly nodeOptions: string
   readonly peakRssMb: Spread
   readonly rssAfterImportMb: number

@@ -20,6 +20,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { build, type Metafile } from 'esbuild'
 import { bundleLambda } from '../scripts/build-lambda.ts'
 import { buildLayer } from '../scripts/build-layer.ts'
+import { lambdaHeapFlags } from '../scripts/lambda-node-flags.ts'
 import { createSender, createTopic } from '../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../src/local/kafka-broker.ts'
 import { createOffsetsTable } from '../src/offsets/offsets-table.ts'
@@ -74,16 +75,6 @@ const TABLE = 'kafka-consumer-offsets'
 const DEFAULT_MAX_MESSAGES = 1000
 /** The function's memory in the stack, MB. */
 const FUNCTION_MEMORY_MB = 512
-/**
- * Node's heap flags as Lambda's Node.js runtime starts it for a function of `memoryMb` (its
- * /var/runtime/bootstrap passes them on the command line: a tenth of the memory for the young
- * generation, two semi-spaces, the rest for the old one). Command-line flags take precedence over
- * NODE_OPTIONS, so a function cannot change them that way.
- */
-function lambdaHeapFlags(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10)
-  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`]
-}
 
 const log = (line: string) =>
   process.stderr.write(`\x1b[2m[bench ${new Date().toISOString().slice(11, 19)}]\x1b[0m ${line}\n`)

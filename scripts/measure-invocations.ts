@@ -19,6 +19,7 @@ import { createSender, sampleMessages } from '../src/kafka/topics.ts'
 import { startLocalStack } from '../src/local/local-stack.ts'
 import { bundleLambda } from './build-lambda.ts'
 import { buildLayer } from './build-layer.ts'
+import { lambdaHeapFlags } from './lambda-node-flags.ts'
 
 interface InvocationResult {
   readonly durationMs: number
@@ -65,14 +66,13 @@ let logBytes = 0
 let logLines = 0
 const child = fork(join(work, 'runner.mjs'), [], {
   cwd: task,
+  execArgv: lambdaHeapFlags(512),
   env: {
     HOME: tmpdir(),
     HANDLER_MODULE: join(task, 'index.mjs'),
     NODE_PATH: [join(layer.dir, 'nodejs/node24/node_modules'), join(layer.dir, 'nodejs/node_modules')].join(
       ':',
     ),
-    // Lambda's nodejs24.x bootstrap sizes the heap from the function's memory; 512 MB here.
-    NODE_OPTIONS: '--max-old-space-size=435',
     ...stack.env,
     KAFKA_TOPIC: topic,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
