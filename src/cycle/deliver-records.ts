@@ -78,9 +78,13 @@ export async function deliverRecords(
   const { processor } = context
   if (processor.processBatch === undefined) {
     const process = processor.process
+    const call = (message: KafkaMessage) => process(message)
     for (const record of records) {
       if (context.shouldStop()) return { complete: false }
-      const stop = await deliverOne(record, context, (message) => process(message))
+      // Most messages are done with synchronously: no promise to wait for then.
+      const pending = deliverOne(record, context, call)
+      if (pending === undefined) continue
+      const stop = await pending
       if (stop !== undefined) return stop
     }
     return { complete: true }
@@ -142,30 +146,61 @@ async function deliverInBatches(
   return { complete: true }
 }
 
-/** One message: decoded, processed with retries, else dead-lettered. Undefined when it is done. */
-async function deliverOne(
+/**
+ * One message: decoded, processed with retries, else dead-lettered. Returns undefined when the
+ * message was done with synchronously (a processor that returned no promise, no checkpoint to
+ * wait for: almost every message), else a promise of undefined once it is done, or of the
+ * result that ends the delivery.
+ */
+function deliverOne(
   record: FetchedRecord,
   context: DeliveryContext,
   call: (message: KafkaMessage) => Promise<void> | void,
-): Promise<DeliveryResult | undefined> {
+): Promise<DeliveryResult | undefined> | undefined {
   let message: KafkaMessage
   try {
     message = decodeMessage(context.topic, context.partition, record)
   } catch (error) {
     return deadLetter(record, undecodableFailure(error), context)
   }
-  // The first call outside the retry loop: almost every message succeeds at once, and this
-  // path runs once per message (no closure, no promise unless the processor returns one).
-  let first: { error: unknown }
+  // The first call outside the retry loop: this path runs once per message (no closure, no
+  // promise unless the processor returns one).
+  let result: Promise<void> | void
   try {
-    const result = call(message)
-    if (result !== undefined) await result
-    const waiting = context.onDone(record.offset, 'processed')
-    if (waiting !== undefined) await waiting
-    return undefined
+    result = call(message)
   } catch (error) {
-    first = { error }
+    return retryOrDeadLetter(record, message, call, context, { error })
   }
+  if (result !== undefined) return finishProcessing(result, record, message, call, context)
+  const waiting = context.onDone(record.offset, 'processed')
+  return waiting === undefined ? undefined : waiting.then(() => undefined)
+}
+
+/** The processor returned a promise: waits for it, then as `deliverOne`. */
+async function finishProcessing(
+  result: Promise<void>,
+  record: FetchedRecord,
+  message: KafkaMessage,
+  call: (message: KafkaMessage) => Promise<void> | void,
+  context: DeliveryContext,
+): Promise<DeliveryResult | undefined> {
+  try {
+    await result
+  } catch (error) {
+    return retryOrDeadLetter(record, message, call, context, { error })
+  }
+  await context.onDone(record.offset, 'processed')
+  return undefined
+}
+
+/** The first call failed with `first`: the retries, then the dead letter. */
+async function retryOrDeadLetter(
+  record: FetchedRecord,
+  message: KafkaMessage,
+  call: (message: KafkaMessage) => Promise<void> | void,
+  context: DeliveryContext,
+  first: { readonly error: unknown },
+): Promise<DeliveryResult | undefined> {
   const attempt = await withRetries(() => call(message), record.offset, context, first)
   if (attempt.status === 'ok') {
     await context.onDone(record.offset, 'processed')

@@ -558,9 +558,10 @@ describe('runCycle: checkpoints', () => {
 
     const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 5, everyMs: 0 } }))
 
-    // The checkpoint after message 4 is written in the background; its conflict is known one
-    // message later, and the partition stops there (never at its end).
-    expect(seen).toEqual([0, 1, 2, 3, 4, 5])
+    // The checkpoint after message 4 is written in the background; its conflict is known at
+    // most one message later, and the partition stops there (never at its end).
+    expect(seen.slice(0, 5)).toEqual([0, 1, 2, 3, 4])
+    expect(seen.length).toBeLessThanOrEqual(6)
     expect(summary.conflicts).toEqual([{ partition: 0, current: 15 }])
     expect(offsets.saves).toHaveLength(1)
   })
