@@ -15,6 +15,7 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { build, type Metafile } from 'esbuild'
@@ -73,6 +74,8 @@ const workerPath = join(root, 'dist/bench/consumer-worker.mjs')
 const TABLE = 'kafka-consumer-offsets'
 /** The default MAX_MESSAGES (the seed's 1000). */
 const DEFAULT_MAX_MESSAGES = 1000
+/** The pause before each throughput measurement, for the broker to finish the previous one's work. */
+const SETTLE_MS = 1000
 /** The function's memory in the stack, MB. */
 const FUNCTION_MEMORY_MB = 512
 
@@ -290,19 +293,33 @@ async function measureThroughput(
   const kcatRuns: number[] = []
   const oneShot: DrainMeasurement[] = []
   const byDefault: DrainMeasurement[] = []
+  const measurements: Array<() => Promise<void>> = [
+    async () => {
+      kcatRuns.push(await consumeWithKcat(stack.broker.bootstrapServers, topic))
+    },
+    async () => {
+      oneShot.push(
+        await drain(stack, bundles.selfContained.path, scenario, topic, {
+          MAX_MESSAGES: String(options.oneShotMaxMessages),
+        }),
+      )
+    },
+    async () => {
+      byDefault.push(
+        await drain(stack, bundles.selfContained.path, scenario, topic, {
+          MAX_MESSAGES: String(DEFAULT_MAX_MESSAGES),
+        }),
+      )
+    },
+  ]
   for (let repeat = 1; repeat <= options.repeat; repeat++) {
-    // Interleaved, so that a change in the machine's load hits all three alike.
-    kcatRuns.push(await consumeWithKcat(stack.broker.bootstrapServers, topic))
-    oneShot.push(
-      await drain(stack, bundles.selfContained.path, scenario, topic, {
-        MAX_MESSAGES: String(options.oneShotMaxMessages),
-      }),
-    )
-    byDefault.push(
-      await drain(stack, bundles.selfContained.path, scenario, topic, {
-        MAX_MESSAGES: String(DEFAULT_MAX_MESSAGES),
-      }),
-    )
+    // Interleaved, so that a change in the machine's load hits all three alike, and in a
+    // rotating order with a pause before each, so that none always runs in the wake of
+    // another (the broker's own work after a drain: its garbage collection, its caches).
+    for (let step = 0; step < measurements.length; step++) {
+      await sleep(SETTLE_MS)
+      await measurements[(repeat - 1 + step) % measurements.length]!()
+    }
     log(
       `${scenario.id} #${repeat}: kcat ${ms(kcatRuns.at(-1)!)}, one invocation ${ms(oneShot.at(-1)!.result.elapsedMs)}` +
         ` (${rssMb(oneShot.at(-1)!.result.maxRssKb)} MB peak RSS), MAX_MESSAGES=${DEFAULT_MAX_MESSAGES} ${ms(byDefault.at(-1)!.result.elapsedMs)}` +
