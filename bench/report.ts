@@ -181,7 +181,7 @@ export function renderMarkdown(results: BenchResults, chartPath: string): string
       '',
       `### Peak RSS of one invocation (${results.memory.scenario})`,
       '',
-      "Whole process, import included (getrusage). Without flags V8 sizes its heap from the machine's memory (a young generation of up to 128 MB on a 24 GB machine). Lambda's Node.js runtime starts Node with heap flags sized from the function's memory, on the command line, where they take precedence over `NODE_OPTIONS`; the last two rows use the flags it gives 512 MB.",
+      "Whole process, import included (VmHWM). Without flags V8 sizes its heap from the machine's memory (a young generation of up to 128 MB on a 24 GB machine). Lambda's Node.js runtime starts Node with heap flags sized from the function's memory, on the command line, where they take precedence over `NODE_OPTIONS`; the last two rows use the flags it gives 512 MB.",
       '',
       '| Messages in the invocation | Node flags | peak RSS, median (min–max) | RSS after import |',
       '| --- | --- | ---: | ---: |',

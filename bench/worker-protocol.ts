@@ -39,7 +39,7 @@ export interface DrainResult {
   readonly elapsedMs: number
   readonly stopReasons: Readonly<Record<string, number>>
   readonly offsetsWritten: number
-  /** Peak resident set size of the whole process, import included (getrusage). */
+  /** Peak resident set size of the whole process, import included (VmHWM on Linux). */
   readonly maxRssKb: number
   /** Resident set size after the import, before the first invocation. */
   readonly rssAfterImportKb: number
