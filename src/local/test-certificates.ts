@@ -118,38 +118,16 @@ export async function createTestCertificates(dir: string): Promise<TestCertifica
       ...extensions.flatMap((extension) => ['-ext', extension]),
       ...store(files.caStore),
     )
+  const importCertificate = (alias: string, file: string, storeFile: string) =>
+    keytool('-importcert', '-noprompt', '-alias', alias, '-file', file, ...store(storeFile))
   await Promise.all([
     signWithCa(files.brokerCsr, files.brokerCert, `SAN=dns:${brokerHostName}`, 'EKU=serverAuth'),
     signWithCa(files.clientCsr, files.clientCertFile, 'EKU=clientAuth'),
-    keytool(
-      '-importcert',
-      '-noprompt',
-      '-alias',
-      'ca',
-      '-file',
-      files.caFile,
-      ...store(files.brokerTrustStore),
-    ),
-    keytool(
-      '-importcert',
-      '-noprompt',
-      '-alias',
-      'ca',
-      '-file',
-      files.caFile,
-      ...store(files.brokerKeyStore),
-    ),
+    importCertificate('ca', files.caFile, files.brokerTrustStore),
+    importCertificate('ca', files.caFile, files.brokerKeyStore),
   ])
   // The CA-signed certificate replaces the broker's self-signed one, as a chain up to the CA.
-  await keytool(
-    '-importcert',
-    '-noprompt',
-    '-alias',
-    'broker',
-    '-file',
-    files.brokerCert,
-    ...store(files.brokerKeyStore),
-  )
+  await importCertificate('broker', files.brokerCert, files.brokerKeyStore)
 
   return {
     dir,
