@@ -53,7 +53,7 @@ export async function bundleLambda(
   const result = await build({
     // Aliases and packages resolve from the project, whatever the caller's working directory.
     absWorkingDir: root,
-    entryPoints: [options.entry ?? resolve(root, 'src/lambda/handler.ts')],
+    entryPoints: [options.entry ?? resolve(root, 'src/lambda/default-handler.ts')],
     outfile,
     bundle: true,
     platform: 'node',

@@ -29,6 +29,7 @@ import { messageOf } from '../errors.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
+import { HANDLER_OPTIONS } from './handler-options.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
 import { createPowertoolsMetrics } from './powertools-metrics.ts'
 
@@ -194,6 +195,8 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       await runtime?.close()
       runtime = undefined
     },
+    // For `lkc run --handler`: the same processor, remade with the terminal's logger.
+    [HANDLER_OPTIONS]: options,
   })
 }
 
@@ -208,6 +211,3 @@ function reportOf(summary: CycleSummary): RunReport {
     failures: failures.map(({ partition, offset, reason }) => ({ partition, offset, reason })),
   }
 }
-
-/** The default function: logs each message (the seed's behaviour). Bring your own with `createHandler`. */
-export const handler = createHandler()
