@@ -110,7 +110,10 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       options.metrics ??
       (env.AWS_LAMBDA_FUNCTION_NAME === undefined || !config.publishMetrics
         ? undefined
-        : createPowertoolsMetrics(config.kafkaTopic))
+        : createPowertoolsMetrics(config.kafkaTopic, {
+            detailed: config.detailedMetrics,
+            ...(env.POWERTOOLS_SERVICE_NAME && { serviceName: env.POWERTOOLS_SERVICE_NAME }),
+          }))
     try {
       runtime = await createRuntime(config, env)
     } catch (error) {
