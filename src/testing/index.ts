@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
  * `lambda-kafka-consumer/testing`: what a team needs to unit-test its processor without Kafka:
  * a `KafkaMessage` built from a value (the raw bytes filled in as the consumer would have read
