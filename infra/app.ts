@@ -1,6 +1,7 @@
 /**
- * The CDK app: builds the handler bundle and the Kafka-client layer, then synthesizes one
- * `KafkaConsumerStack`, checked by cdk-nag's AWS Solutions rules (a finding fails the synthesis).
+ * The repository's CDK app, the seed's deployment: one `KafkaConsumerStack` (the function
+ * `kafka-consumer-lambda`, the table `kafka-consumer-offsets`), checked by cdk-nag's AWS Solutions
+ * rules (a finding fails the synthesis). The construct bundles the handler and builds the layer.
  *
  * Configured by CDK context (`-c key=value`, or cdk.json) or, for each key, an environment
  * variable: `kafkaBootstrapServers`, `kafkaTopic` and `kafkaGroupId` read the function's own
@@ -11,9 +12,9 @@
  */
 import { resolve } from 'node:path'
 import { App, Duration, Validations } from 'aws-cdk-lib'
+import * as lambda from 'aws-cdk-lib/aws-lambda'
+import * as scheduler from 'aws-cdk-lib/aws-scheduler'
 import { AwsSolutionsChecks } from 'cdk-nag'
-import { bundleLambda } from '../scripts/build-lambda.ts'
-import { buildLayer } from '../scripts/build-layer.ts'
 import { InvalidConstructPropError } from './errors.ts'
 import { type ExistingResources, KafkaConsumerStack } from './kafka-consumer-stack.ts'
 import type { ScheduledKafkaConsumerProps } from './scheduled-kafka-consumer.ts'
@@ -58,6 +59,8 @@ export const CONTEXT_KEYS = {
   shards: 'number',
   monitoring: 'boolean',
   alarmEmail: 'string',
+  dashboard: 'boolean',
+  detailedMetrics: 'boolean',
   lagRisingMinutes: 'number',
   noSuccessfulRunMinutes: 'number',
   handlerEntry: 'string',
@@ -77,10 +80,14 @@ export function envNameOf(key: ContextKey): string {
   return OWN_ENV_NAMES[key] ?? `LKC_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`
 }
 
+/** The seed's names, which this app deploys under (the construct alone leaves names to CloudFormation). */
+export const SEED_NAMES = {
+  functionName: 'kafka-consumer-lambda',
+  tableName: 'kafka-consumer-offsets',
+} as const
+
 export interface AppSettings {
   readonly stackName: string
-  /** A module exporting `handler` (your processor) to bundle instead of src/lambda/handler.ts. */
-  readonly handlerEntry?: string
   readonly account?: string
   readonly region?: string
   readonly consumer: ScheduledKafkaConsumerProps
@@ -116,21 +123,27 @@ export function readAppSettings(
     )
   }
   const timeoutInSeconds = num('timeoutInSeconds')
+  const scheduleExpression = str('scheduleExpression')
+  const handlerEntry = str('handlerEntry')
   const consumer: ScheduledKafkaConsumerProps = definedOnly({
     kafkaBootstrapServers,
     kafkaTopic,
     kafkaGroupId: str('kafkaGroupId'),
-    functionName: str('functionName'),
-    tableName: str('tableName'),
-    architecture: str('architecture') as ScheduledKafkaConsumerProps['architecture'],
-    memorySizeInMb: num('memorySizeInMb'),
+    functionName: str('functionName') ?? SEED_NAMES.functionName,
+    tableName: str('tableName') ?? SEED_NAMES.tableName,
+    entry: handlerEntry === undefined ? undefined : resolve(handlerEntry),
+    architecture: architectureOf(str('architecture')),
+    memorySize: num('memorySizeInMb'),
     timeout: timeoutInSeconds === undefined ? undefined : Duration.seconds(timeoutInSeconds),
     maxMessages: num('maxMessages'),
     startPosition: str('startPosition') as ScheduledKafkaConsumerProps['startPosition'],
     logLevel: str('logLevel') as ScheduledKafkaConsumerProps['logLevel'],
     environment: value('environment') as Record<string, string> | undefined,
     scheduleKind: str('scheduleKind') as ScheduledKafkaConsumerProps['scheduleKind'],
-    scheduleExpression: str('scheduleExpression'),
+    schedule:
+      scheduleExpression === undefined
+        ? undefined
+        : scheduler.ScheduleExpression.expression(scheduleExpression),
     reservedConcurrency: value('reservedConcurrency') as number | false | undefined,
     invocationDeadLetterQueue: bool('invocationDeadLetterQueue'),
     messageDeadLetterQueue: bool('messageDeadLetterQueue'),
@@ -138,7 +151,6 @@ export function readAppSettings(
     secretsManagerEndpoint: bool('secretsManagerEndpoint'),
     sqsEndpoint: bool('sqsEndpoint'),
     kafkaSecretArn: str('kafkaSecretArn'),
-    kafkaSecretKeyArn: str('kafkaSecretKeyArn'),
     kafkaSecurityProtocol: str(
       'kafkaSecurityProtocol',
     ) as ScheduledKafkaConsumerProps['kafkaSecurityProtocol'],
@@ -151,6 +163,8 @@ export function readAppSettings(
         ? false
         : definedOnly({
             alarmEmail: str('alarmEmail'),
+            dashboard: bool('dashboard'),
+            detailedMetrics: bool('detailedMetrics'),
             lagRisingMinutes: num('lagRisingMinutes'),
             noSuccessfulRunMinutes: num('noSuccessfulRunMinutes'),
           }),
@@ -160,19 +174,25 @@ export function readAppSettings(
     subnetIds: list('subnetIds'),
     securityGroupIds: list('securityGroupIds'),
     tableKeyArn: str('tableKeyArn'),
+    kafkaSecretKeyArn: str('kafkaSecretKeyArn'),
   })
   const account = str('account') ?? env.CDK_DEFAULT_ACCOUNT
   const region = str('region') ?? env.CDK_DEFAULT_REGION
-  const handlerEntry = str('handlerEntry')
   return {
     stackName: str('stackName') ?? 'LambdaKafkaConsumer',
-    ...(handlerEntry !== undefined && { handlerEntry: resolve(handlerEntry) }),
     // A VPC lookup needs both; otherwise the stack stays environment-agnostic (synthesizes offline).
     ...(existing.vpcId !== undefined && account && { account }),
     ...(existing.vpcId !== undefined && region && { region }),
     consumer,
     existing,
   }
+}
+
+function architectureOf(name: string | undefined): lambda.Architecture | undefined {
+  if (name === undefined) return undefined
+  if (name === 'arm64') return lambda.Architecture.ARM_64
+  if (name === 'x86_64') return lambda.Architecture.X86_64
+  throw new InvalidConstructPropError('architecture', name, "'arm64' or 'x86_64' (context key architecture)")
 }
 
 function parse(key: ContextKey, kind: Kind, raw: unknown): unknown {
@@ -226,7 +246,7 @@ function definedOnly<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, item]) => item !== undefined)) as T
 }
 
-/** Builds the stack into `app`, with cdk-nag's checks; assets must already be built. */
+/** Builds the stack into `app`, with cdk-nag's checks. */
 export function defineApp(app: App, settings: AppSettings): KafkaConsumerStack {
   const stack = new KafkaConsumerStack(app, settings.stackName, {
     description: 'Lambda Kafka Consumer: a scheduled, group-free Kafka consumer with offsets in DynamoDB',
@@ -242,8 +262,6 @@ export function defineApp(app: App, settings: AppSettings): KafkaConsumerStack {
 async function main(): Promise<void> {
   const app = new App()
   const settings = readAppSettings((key) => app.node.tryGetContext(key))
-  await bundleLambda(settings.handlerEntry ? { entry: settings.handlerEntry } : {})
-  await buildLayer({ architecture: settings.consumer.architecture ?? 'arm64' })
   defineApp(app, settings)
   app.synth()
 }

@@ -1,9 +1,10 @@
 /**
- * What an operator watches: a CloudWatch dashboard (messages per minute, lag per partition,
- * errors, dead letters, duration against the timeout) and alarms (function errors, lag rising,
- * a dead letter, duration near the timeout, no successful run), optionally notifying an SNS
- * topic. It reads the metrics the function writes in embedded metric format
- * (`src/cycle/run-metrics.ts`, namespace `LambdaKafkaConsumer`) and Lambda's own.
+ * What an operator watches, priced to be cheap: alarms (function errors, lag rising, a dead
+ * letter, duration near the timeout, no successful run), optionally a dashboard and SNS
+ * notifications. Built on Lambda's own metrics (free) wherever they suffice: errors, duration,
+ * throttles and invocations; the function publishes only what AWS cannot know (the lag, dead
+ * letters; src/lambda/powertools-metrics.ts), each a custom metric at $0.30 a month. The alarms
+ * are one table (`alarmDefinitions`); another alarm is one more entry, or `addAlarm` from outside.
  */
 import { Duration } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
@@ -13,15 +14,17 @@ import * as sns from 'aws-cdk-lib/aws-sns'
 import * as snsSubscriptions from 'aws-cdk-lib/aws-sns-subscriptions'
 import type * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../src/lambda/powertools-metrics.ts'
+import { METRICS_NAMESPACE } from '../src/lambda/powertools-metrics.ts'
 import { InvalidConstructPropError } from './errors.ts'
 
 export interface ConsumerMonitoringOptions {
-  /** @default - the function's name, `kafka-consumer-lambda` */
+  /** A CloudWatch dashboard: $3.00 a month beyond an account's first three. @default false */
+  readonly dashboard?: boolean
+  /** @default - chosen by CloudFormation */
   readonly dashboardName?: string
   /** Alarm when the largest partition lag has grown in each of this many consecutive minutes. @default 10 */
   readonly lagRisingMinutes?: number
-  /** Alarm when no run has finished without a failure for this long. @default 10 */
+  /** Alarm when no invocation has succeeded for this long. @default 10 */
   readonly noSuccessfulRunMinutes?: number
   /** Alarm when an invocation took more than this share of the timeout. @default 80 */
   readonly durationAlarmPercent?: number
@@ -29,11 +32,20 @@ export interface ConsumerMonitoringOptions {
   readonly alarmTopic?: sns.ITopic
   /** Creates a topic with this e-mail address subscribed, when `alarmTopic` is not given. @default - none */
   readonly alarmEmail?: string
+  /**
+   * Also publish (and graph) the metrics Lambda's own ones or the run summary already carry:
+   * processed and failed counts, duration, success, retries, lease skips (env `DETAILED_METRICS`).
+   * Six more custom metrics, about $1.80 a month.
+   * @default false
+   */
+  readonly detailedMetrics?: boolean
+  /** Also publish the lag of each partition (env `PARTITION_LAG_METRICS`): $0.30 a month per partition. @default false */
+  readonly partitionLagMetrics?: boolean
 }
 
 export interface ConsumerMonitoringProps extends ConsumerMonitoringOptions {
-  /** Names the dashboard unless `dashboardName` does: the function's name. */
-  readonly name: string
+  /** The `service` dimension of the function's metrics (its POWERTOOLS_SERVICE_NAME). */
+  readonly serviceName: string
   readonly topic: string
   /** Every shard's function. */
   readonly functions: readonly lambda.IFunction[]
@@ -41,231 +53,299 @@ export interface ConsumerMonitoringProps extends ConsumerMonitoringOptions {
   readonly messageDeadLetterQueue?: sqs.IQueue
 }
 
-export class ConsumerMonitoring extends Construct {
-  readonly dashboard: cloudwatch.Dashboard
-  readonly errorsAlarm: cloudwatch.Alarm
-  readonly lagRisingAlarm: cloudwatch.Alarm
-  readonly deadLetterAlarm: cloudwatch.Alarm
-  readonly durationAlarm: cloudwatch.Alarm
-  readonly noSuccessfulRunAlarm: cloudwatch.Alarm
-  /** The topic alarms notify, when one was given or created. */
-  readonly alarmTopic?: sns.ITopic
+/** The metrics the alarms and the dashboard read: the consumer's custom ones and Lambda's. */
+export class ConsumerMetrics {
+  private readonly props: ConsumerMonitoringProps
 
-  constructor(scope: Construct, id: string, props: ConsumerMonitoringProps) {
-    super(scope, id)
-    const lagRisingMinutes = props.lagRisingMinutes ?? 10
-    const noSuccessfulRunMinutes = props.noSuccessfulRunMinutes ?? 10
-    const durationAlarmPercent = props.durationAlarmPercent ?? 80
-    if (!Number.isInteger(lagRisingMinutes) || lagRisingMinutes < 2 || lagRisingMinutes > 1440) {
-      throw new InvalidConstructPropError(
-        'lagRisingMinutes',
-        lagRisingMinutes,
-        'a whole number of minutes from 2 to 1440',
-      )
-    }
-    if (
-      !Number.isInteger(noSuccessfulRunMinutes) ||
-      noSuccessfulRunMinutes < 2 ||
-      noSuccessfulRunMinutes > 1440
-    ) {
-      throw new InvalidConstructPropError(
-        'noSuccessfulRunMinutes',
-        noSuccessfulRunMinutes,
-        'a whole number of minutes from 2 to 1440',
-      )
-    }
-    if (!(durationAlarmPercent > 0 && durationAlarmPercent <= 100)) {
-      throw new InvalidConstructPropError(
-        'durationAlarmPercent',
-        durationAlarmPercent,
-        'a percentage above 0, at most 100',
-      )
-    }
-    const dimensions = { service: METRICS_SERVICE, topic: props.topic }
-    const consumerMetric = (metricName: string, statistic: string, period = Duration.minutes(1)) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: dimensions,
-        statistic,
-        period,
-      })
-    // Lambda's own metrics, summed over the shards' functions.
-    const acrossFunctions = (
-      name: string,
-      statistic: string,
-      label: string,
-      period = Duration.minutes(1),
-    ) => {
-      const metrics = props.functions.map((fn) => fn.metric(name, { statistic, period }))
-      // Unlabelled when single: a label would make an alarm on it a metric-math alarm.
-      if (metrics.length === 1) return metrics[0]!
-      const prefix = name.toLowerCase()
-      const usingMetrics = Object.fromEntries(metrics.map((metric, index) => [`${prefix}${index}`, metric]))
-      const combine = statistic === 'Maximum' ? 'MAX' : 'SUM'
-      return new cloudwatch.MathExpression({
-        expression: `${combine}([${Object.keys(usingMetrics).join(',')}])`,
-        usingMetrics,
-        label,
-        period,
-      })
-    }
+  constructor(props: ConsumerMonitoringProps) {
+    this.props = props
+  }
 
-    const processed = consumerMetric('MessagesProcessed', 'Sum').with({ label: 'processed' })
-    const failed = consumerMetric('MessagesFailed', 'Sum').with({ label: 'failed (partition stopped)' })
-    const deadLettered = consumerMetric('MessagesDeadLettered', 'Sum')
-    const maxLag = consumerMetric('MaxOffsetLag', 'Maximum').with({ label: 'largest partition lag' })
-    const succeeded = consumerMetric('RunSucceeded', 'Sum', Duration.minutes(noSuccessfulRunMinutes))
-    const errors = acrossFunctions('Errors', 'Sum', 'function errors')
-    const throttles = acrossFunctions('Throttles', 'Sum', 'throttles')
-    const durationMax = acrossFunctions('Duration', 'Maximum', 'duration (max)')
-    const timeoutMs = props.timeout.toMilliseconds()
-
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? props.name,
-      defaultInterval: Duration.hours(3),
+  /** A metric the function publishes (namespace `LambdaKafkaConsumer`, dimensions `service`, `topic`). */
+  custom(metricName: string, statistic: string, period = Duration.minutes(1)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.props.serviceName, topic: this.props.topic },
+      statistic,
+      period,
     })
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Messages per minute',
-        left: [processed, failed, deadLettered.with({ label: 'dead-lettered' })],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Lag per partition (messages not yet processed)',
-        left: [
-          new cloudwatch.MathExpression({
-            // One line per partition, whatever their number: a search over the `partition` dimension.
-            expression: `SEARCH('{${METRICS_NAMESPACE},partition,service,topic} MetricName="OffsetLag" service="${METRICS_SERVICE}" topic="${props.topic}"', 'Maximum', 60)`,
-            label: 'partition',
-            period: Duration.minutes(1),
-          }),
-          maxLag,
-        ],
-        width: 12,
-      }),
-    )
-    this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Errors',
-        left: [
-          errors,
-          throttles,
-          consumerMetric('LeaseHeld', 'Sum').with({ label: 'runs skipped (lease held)' }),
-        ],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Dead letters',
-        left: [
-          deadLettered.with({ label: 'dead-lettered' }),
-          ...(props.messageDeadLetterQueue
-            ? [
-                props.messageDeadLetterQueue
-                  .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
-                  .with({ label: 'waiting in the dead-letter queue' }),
-              ]
-            : []),
-        ],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Duration against the timeout (ms)',
-        left: [
-          durationMax.with({ label: 'duration (max)' }),
-          consumerMetric('RunDuration', 'Average').with({ label: 'run (average)' }),
-        ],
-        leftAnnotations: [
-          { value: timeoutMs, label: 'timeout', color: '#d62728' },
-          {
-            value: (timeoutMs * durationAlarmPercent) / 100,
-            label: `${durationAlarmPercent}% of the timeout`,
-            color: '#ff7f0e',
-          },
-        ],
-        width: 8,
-      }),
-    )
+  }
 
-    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription:
+  /** One of Lambda's own metrics (free), summed (or the maximum) over the shards' functions. */
+  lambda(name: string, statistic: string, label: string, period = Duration.minutes(1)): cloudwatch.IMetric {
+    const metrics = this.props.functions.map((fn) => fn.metric(name, { statistic, period }))
+    // Unlabelled when single: a label would make an alarm on it a metric-math alarm.
+    if (metrics.length === 1) return metrics[0]!
+    const prefix = name.toLowerCase()
+    const usingMetrics = Object.fromEntries(metrics.map((metric, index) => [`${prefix}${index}`, metric]))
+    const combine = statistic === 'Maximum' ? 'MAX' : 'SUM'
+    return new cloudwatch.MathExpression({
+      expression: `${combine}([${Object.keys(usingMetrics).join(',')}])`,
+      usingMetrics,
+      label,
+      period,
+    })
+  }
+}
+
+/** One alarm, as the table lists it. */
+export interface ConsumerAlarmDefinition {
+  /** The construct id, e.g. `ErrorsAlarm`. */
+  readonly id: string
+  readonly description: string
+  readonly metric: cloudwatch.IMetric
+  readonly threshold: number
+  readonly comparisonOperator: cloudwatch.ComparisonOperator
+  /** @default 1 */
+  readonly evaluationPeriods?: number
+  /** @default - evaluationPeriods */
+  readonly datapointsToAlarm?: number
+  /** @default NOT_BREACHING: no data means nothing happened */
+  readonly treatMissingData?: cloudwatch.TreatMissingData
+}
+
+interface Windows {
+  readonly lagRisingMinutes: number
+  readonly noSuccessfulRunMinutes: number
+  readonly durationAlarmPercent: number
+}
+
+/** The alarms, one entry each. */
+export function alarmDefinitions(
+  metrics: ConsumerMetrics,
+  props: ConsumerMonitoringProps,
+  windows: Windows,
+): ConsumerAlarmDefinition[] {
+  const timeoutMs = props.timeout.toMilliseconds()
+  const noSuccessPeriod = Duration.minutes(windows.noSuccessfulRunMinutes)
+  return [
+    {
+      id: 'ErrorsAlarm',
+      description:
         'The Kafka consumer failed an invocation: a message failed, Kafka or DynamoDB failed. See the Run failed log line.',
-      metric: errors,
+      metric: metrics.lambda('Errors', 'Sum', 'function errors'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    })
-    this.lagRisingAlarm = new cloudwatch.Alarm(this, 'LagRisingAlarm', {
-      alarmDescription: `The largest partition lag grew in each of ${lagRisingMinutes} consecutive minutes: the consumer falls behind (runbook: lag rising).`,
+    },
+    {
+      id: 'LagRisingAlarm',
+      description: `The largest partition lag grew in each of ${windows.lagRisingMinutes} consecutive minutes: the consumer falls behind (runbook: lag rising).`,
       metric: new cloudwatch.MathExpression({
         expression: 'DIFF(lag)',
-        usingMetrics: { lag: maxLag },
+        usingMetrics: { lag: metrics.custom('MaxOffsetLag', 'Maximum') },
         label: 'lag change per minute',
         period: Duration.minutes(1),
       }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: lagRisingMinutes,
-      datapointsToAlarm: lagRisingMinutes,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    })
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
+      evaluationPeriods: windows.lagRisingMinutes,
+    },
+    {
+      id: 'DeadLetterAlarm',
+      description:
         'A message was dead-lettered: inspect it in the dead-letter destination (runbook: a poison message).',
-      metric: deadLettered,
+      metric: metrics.custom('MessagesDeadLettered', 'Sum'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    })
-    this.durationAlarm = new cloudwatch.Alarm(this, 'DurationAlarm', {
-      alarmDescription: `An invocation took more than ${durationAlarmPercent}% of the ${props.timeout.toSeconds()} s timeout: lower MAX_MESSAGES, speed up the processor, or shard.`,
-      metric: durationMax,
-      threshold: (timeoutMs * durationAlarmPercent) / 100,
+    },
+    {
+      id: 'DurationAlarm',
+      description: `An invocation took more than ${windows.durationAlarmPercent}% of the ${props.timeout.toSeconds()} s timeout: lower MAX_MESSAGES, speed up the processor, or shard.`,
+      metric: metrics.lambda('Duration', 'Maximum', 'duration (max)'),
+      threshold: (timeoutMs * windows.durationAlarmPercent) / 100,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    })
-    this.noSuccessfulRunAlarm = new cloudwatch.Alarm(this, 'NoSuccessfulRunAlarm', {
-      alarmDescription: `No run finished without a failure for ${noSuccessfulRunMinutes} minutes: the schedule is off, every run fails, or the lease is stuck (runbook).`,
-      metric: succeeded,
+    },
+    {
+      id: 'NoSuccessfulRunAlarm',
+      description: `No invocation succeeded for ${windows.noSuccessfulRunMinutes} minutes: the schedule is off, every run fails, or the function is throttled (runbook).`,
+      // Invocations that did not fail, from Lambda's own metrics; a run that finds the lease held counts as one.
+      metric: new cloudwatch.MathExpression({
+        expression: 'invocations - errors',
+        usingMetrics: {
+          invocations: metrics.lambda('Invocations', 'Sum', 'invocations', noSuccessPeriod),
+          errors: metrics.lambda('Errors', 'Sum', 'errors', noSuccessPeriod),
+        },
+        label: 'successful invocations',
+        period: noSuccessPeriod,
+      }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 1,
       // No data at all is the worst case: nothing runs.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    })
+    },
+  ]
+}
+
+export class ConsumerMonitoring extends Construct {
+  readonly metrics: ConsumerMetrics
+  /** Every alarm, by its id (`ErrorsAlarm`, `LagRisingAlarm`, ...). */
+  readonly alarmsById: ReadonlyMap<string, cloudwatch.Alarm>
+  readonly dashboard?: cloudwatch.Dashboard
+  /** The topic alarms notify, when one was given or created. */
+  readonly alarmTopic?: sns.ITopic
+  readonly #alarms = new Map<string, cloudwatch.Alarm>()
+  readonly #action?: cloudwatchActions.SnsAction
+
+  constructor(scope: Construct, id: string, props: ConsumerMonitoringProps) {
+    super(scope, id)
+    const windows: Windows = {
+      lagRisingMinutes: minutes('lagRisingMinutes', props.lagRisingMinutes ?? 10),
+      noSuccessfulRunMinutes: minutes('noSuccessfulRunMinutes', props.noSuccessfulRunMinutes ?? 10),
+      durationAlarmPercent: props.durationAlarmPercent ?? 80,
+    }
+    if (!(windows.durationAlarmPercent > 0 && windows.durationAlarmPercent <= 100)) {
+      throw new InvalidConstructPropError(
+        'durationAlarmPercent',
+        windows.durationAlarmPercent,
+        'a percentage above 0, at most 100',
+      )
+    }
+    this.metrics = new ConsumerMetrics(props)
+    this.alarmsById = this.#alarms
 
     const topic =
-      props.alarmTopic ??
-      (props.alarmEmail === undefined
-        ? undefined
-        : (() => {
-            const created = new sns.Topic(this, 'AlarmTopic', {
-              displayName: 'Kafka consumer alarms',
-              enforceSSL: true,
-            })
-            created.addSubscription(new snsSubscriptions.EmailSubscription(props.alarmEmail))
-            return created
-          })())
+      props.alarmTopic ?? (props.alarmEmail === undefined ? undefined : this.emailTopic(props.alarmEmail))
     if (topic) {
       this.alarmTopic = topic
-      const action = new cloudwatchActions.SnsAction(topic)
-      for (const alarm of this.alarms) {
-        alarm.addAlarmAction(action)
-        alarm.addOkAction(action)
-      }
+      this.#action = new cloudwatchActions.SnsAction(topic)
     }
+    for (const definition of alarmDefinitions(this.metrics, props, windows)) this.addAlarm(definition)
+    if (props.dashboard === true) this.dashboard = buildDashboard(this, props, this.metrics, windows)
+  }
+
+  /** One more alarm, notifying the alarm topic like the others (e.g. on a custom metric of yours). */
+  addAlarm(definition: ConsumerAlarmDefinition): cloudwatch.Alarm {
+    const evaluationPeriods = definition.evaluationPeriods ?? 1
+    const alarm = new cloudwatch.Alarm(this, definition.id, {
+      alarmDescription: definition.description,
+      metric: definition.metric,
+      threshold: definition.threshold,
+      comparisonOperator: definition.comparisonOperator,
+      evaluationPeriods,
+      datapointsToAlarm: definition.datapointsToAlarm ?? evaluationPeriods,
+      treatMissingData: definition.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+    })
+    if (this.#action) {
+      alarm.addAlarmAction(this.#action)
+      alarm.addOkAction(this.#action)
+    }
+    this.#alarms.set(definition.id, alarm)
+    return alarm
   }
 
   get alarms(): cloudwatch.Alarm[] {
-    return [
-      this.errorsAlarm,
-      this.lagRisingAlarm,
-      this.deadLetterAlarm,
-      this.durationAlarm,
-      this.noSuccessfulRunAlarm,
-    ]
+    return [...this.#alarms.values()]
   }
+
+  private emailTopic(address: string): sns.Topic {
+    const created = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Kafka consumer alarms',
+      enforceSSL: true,
+    })
+    created.addSubscription(new snsSubscriptions.EmailSubscription(address))
+    return created
+  }
+}
+
+function minutes(prop: string, value: number): number {
+  if (!Number.isInteger(value) || value < 2 || value > 1440) {
+    throw new InvalidConstructPropError(prop, value, 'a whole number of minutes from 2 to 1440')
+  }
+  return value
+}
+
+/** The optional dashboard: Lambda's metrics, the lag and dead letters, and the detailed ones when published. */
+function buildDashboard(
+  scope: Construct,
+  props: ConsumerMonitoringProps,
+  metrics: ConsumerMetrics,
+  windows: Windows,
+): cloudwatch.Dashboard {
+  const timeoutMs = props.timeout.toMilliseconds()
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    ...(props.dashboardName !== undefined && { dashboardName: props.dashboardName }),
+    defaultInterval: Duration.hours(3),
+  })
+  const maxLag = metrics.custom('MaxOffsetLag', 'Maximum').with({ label: 'largest partition lag' })
+  const deadLettered = metrics.custom('MessagesDeadLettered', 'Sum').with({ label: 'dead-lettered' })
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Invocations, errors and throttles per minute',
+      left: [
+        metrics.lambda('Invocations', 'Sum', 'invocations'),
+        metrics.lambda('Errors', 'Sum', 'function errors'),
+        metrics.lambda('Throttles', 'Sum', 'throttles'),
+      ],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Lag (messages not yet processed)',
+      left: [
+        ...(props.partitionLagMetrics
+          ? [
+              new cloudwatch.MathExpression({
+                // One line per partition, whatever their number: a search over the `partition` dimension.
+                expression: `SEARCH('{${METRICS_NAMESPACE},partition,service,topic} MetricName="OffsetLag" service="${props.serviceName}" topic="${props.topic}"', 'Maximum', 60)`,
+                label: 'partition',
+                period: Duration.minutes(1),
+              }),
+            ]
+          : []),
+        maxLag,
+      ],
+      width: 12,
+    }),
+  )
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Dead letters',
+      left: [
+        deadLettered,
+        ...(props.messageDeadLetterQueue
+          ? [
+              props.messageDeadLetterQueue
+                .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
+                .with({ label: 'waiting in the dead-letter queue' }),
+            ]
+          : []),
+      ],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Duration against the timeout (ms)',
+      left: [metrics.lambda('Duration', 'Maximum', 'duration (max)')],
+      leftAnnotations: [
+        { value: timeoutMs, label: 'timeout', color: '#d62728' },
+        {
+          value: (timeoutMs * windows.durationAlarmPercent) / 100,
+          label: `${windows.durationAlarmPercent}% of the timeout`,
+          color: '#ff7f0e',
+        },
+      ],
+      width: 12,
+    }),
+  )
+  if (props.detailedMetrics) {
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Messages per minute',
+        left: [
+          metrics.custom('MessagesProcessed', 'Sum').with({ label: 'processed' }),
+          metrics.custom('MessagesFailed', 'Sum').with({ label: 'failed (partition stopped)' }),
+          deadLettered,
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Retries and runs skipped',
+        left: [
+          metrics.custom('ProcessingRetries', 'Sum').with({ label: 'processing retries' }),
+          metrics.custom('LeaseHeld', 'Sum').with({ label: 'runs skipped (lease held)' }),
+        ],
+        width: 12,
+      }),
+    )
+  }
+  return dashboard
 }

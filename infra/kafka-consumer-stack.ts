@@ -20,6 +20,8 @@ export interface ExistingResources {
   readonly securityGroupIds?: readonly string[]
   /** Your customer-managed KMS key for the table. */
   readonly tableKeyArn?: string
+  /** The customer-managed KMS key of the Kafka secret (`kafkaSecretArn`). */
+  readonly kafkaSecretKeyArn?: string
 }
 
 export interface KafkaConsumerStackProps extends StackProps {
@@ -76,6 +78,7 @@ export class KafkaConsumerStack extends Stack {
       vpcSubnets?: ec2.SubnetSelection
       securityGroups?: ec2.ISecurityGroup[]
       tableEncryptionKey?: kms.IKey
+      kafkaSecretKey?: kms.IKey
     } = {}
     if (existing.vpcId !== undefined) {
       found.vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: existing.vpcId })
@@ -97,6 +100,9 @@ export class KafkaConsumerStack extends Stack {
     }
     if (existing.tableKeyArn !== undefined) {
       found.tableEncryptionKey = kms.Key.fromKeyArn(this, 'TableKey', existing.tableKeyArn)
+    }
+    if (existing.kafkaSecretKeyArn !== undefined) {
+      found.kafkaSecretKey = kms.Key.fromKeyArn(this, 'KafkaSecretKey', existing.kafkaSecretKeyArn)
     }
     return found
   }

@@ -15,6 +15,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
+import { unusedKafkaClientDependencies } from '../infra/kafka-client-layer/build-kafka-client-layer.ts'
 
 const root = resolve(import.meta.dirname, '..')
 
@@ -22,21 +23,10 @@ const root = resolve(import.meta.dirname, '..')
 export const LAYER_PACKAGES = ['@platformatic/kafka'] as const
 
 /**
- * Replaces dependencies of @platformatic/kafka that this function never runs with small
- * stand-ins (scripts/bundle-stubs/): its option-validation schemas (ajv), compiled at import
- * for about half of the bundle's import time, and Avro (avsc) for a schema registry it does
- * not use. Measured by `npm run bench`; whoever bundles the Kafka client (a layer too) can
- * use the same plugin.
+ * The Kafka client's dependencies that this function never runs, replaced by stand-ins (the
+ * layer's builder owns them; the self-contained bundle uses the same).
  */
-export const unusedKafkaClientDependencies: Plugin = {
-  name: 'lkc-unused-kafka-client-dependencies',
-  setup(builder) {
-    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, () => ({
-      path: resolve(root, 'scripts/bundle-stubs/ajv.ts'),
-    }))
-    builder.onResolve({ filter: /^avsc$/ }, () => ({ path: resolve(root, 'scripts/bundle-stubs/avsc.ts') }))
-  },
-}
+export { unusedKafkaClientDependencies }
 
 export interface BundleOptions {
   /** Inline @platformatic/kafka too (its WebAssembly helper through its `bundled` entry). */
@@ -53,7 +43,7 @@ export async function bundleLambda(
   const result = await build({
     // Aliases and packages resolve from the project, whatever the caller's working directory.
     absWorkingDir: root,
-    entryPoints: [options.entry ?? resolve(root, 'src/lambda/handler.ts')],
+    entryPoints: [options.entry ?? resolve(root, 'src/lambda/default-handler.ts')],
     outfile,
     bundle: true,
     platform: 'node',

@@ -374,11 +374,22 @@ export const settings = {
       z.transform((value) => value === 'true'),
     ),
   }),
+  detailedMetrics: setting({
+    key: 'DETAILED_METRICS',
+    description:
+      "In Lambda, also publish the metrics that Lambda's own (free) ones or the run summary line already carry: `MessagesProcessed`, `MessagesFailed`, `ProcessingRetries`, `RunDuration`, `RunSucceeded`, `LeaseHeld`. false: only `MaxOffsetLag` every run, and `MessagesDeadLettered`, `OffsetOutOfRange`, `OffsetsLostToRetention` when they happen (what the alarms read); each metric published is a CloudWatch custom metric, $0.30 a month.",
+    defaultValue: 'false',
+    expected: 'true or false',
+    schema: z.pipe(
+      z.enum(['true', 'false']),
+      z.transform((value) => value === 'true'),
+    ),
+  }),
   partitionLagMetrics: setting({
     key: 'PARTITION_LAG_METRICS',
     description:
       'In Lambda, also publish the lag of each partition (metric `OffsetLag`, dimension `partition`) for the dashboard; each partition is one CloudWatch custom metric, billed monthly. `MaxOffsetLag` is always published.',
-    defaultValue: 'true',
+    defaultValue: 'false',
     expected: 'true or false',
     schema: z.pipe(
       z.enum(['true', 'false']),

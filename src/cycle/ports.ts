@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
  * The edges of the run cycle: the small interfaces through which it reaches Kafka, the
  * offsets table, the run lease, the dead-letter destination, metrics and the logs. The cycle

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
  * A dead letter: a message the consumer gave up on, kept whole with why. The cycle builds
  * letters and hands them to a `DeadLetterSink`; the adapters in this folder (an SQS queue, a

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
  * A lean decoder for Kafka Fetch responses, versions 12 to 17 (the flexible versions every
  * Kafka since 2.7 answers with): the consumer's hot path. It reads one contiguous buffer with

@@ -12,8 +12,8 @@ export class LayerPackageNotFoundError extends LambdaKafkaConsumerError {
     super(
       `Package "${packageName}" was not found beside the function bundle nor in NODE_PATH ` +
         `(looked in: ${searched.length > 0 ? searched.join(', ') : 'NODE_PATH is empty'}). ` +
-        'Attach the layer built by `node scripts/build-layer.ts` (its packages sit under nodejs/node_modules), ' +
-        'or deploy a bundle built with `node scripts/build-lambda.ts --self-contained`.',
+        'Attach the Kafka client layer that ScheduledKafkaConsumer builds (its package sits under nodejs/node_modules; ' +
+        'pass your own as kafkaClientLayer only if it has the same layout), or deploy a bundle with the client inlined.',
       { cause },
     )
     this.packageName = packageName

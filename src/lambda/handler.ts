@@ -29,6 +29,7 @@ import { messageOf } from '../errors.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
+import { HANDLER_OPTIONS } from './handler-options.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
 import { createPowertoolsMetrics } from './powertools-metrics.ts'
 
@@ -109,7 +110,10 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       options.metrics ??
       (env.AWS_LAMBDA_FUNCTION_NAME === undefined || !config.publishMetrics
         ? undefined
-        : createPowertoolsMetrics(config.kafkaTopic))
+        : createPowertoolsMetrics(config.kafkaTopic, {
+            detailed: config.detailedMetrics,
+            ...(env.POWERTOOLS_SERVICE_NAME && { serviceName: env.POWERTOOLS_SERVICE_NAME }),
+          }))
     try {
       runtime = await createRuntime(config, env)
     } catch (error) {
@@ -194,6 +198,8 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       await runtime?.close()
       runtime = undefined
     },
+    // For `lkc run --handler`: the same processor, remade with the terminal's logger.
+    [HANDLER_OPTIONS]: options,
   })
 }
 
@@ -208,6 +214,3 @@ function reportOf(summary: CycleSummary): RunReport {
     failures: failures.map(({ partition, offset, reason }) => ({ partition, offset, reason })),
   }
 }
-
-/** The default function: logs each message (the seed's behaviour). Bring your own with `createHandler`. */
-export const handler = createHandler()

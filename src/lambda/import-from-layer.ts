@@ -9,9 +9,10 @@
  * relying on it could not be tested. This loader follows NODE_PATH itself and imports the package's
  * ES entry by file URL: the same code path in Lambda, in tests and on a laptop.
  *
- * The esbuild script routes `import ... from '@platformatic/kafka'` here (see
- * scripts/build-lambda.ts), so the source code keeps ordinary imports. When the package's folder
- * in the layer holds a pre-bundled `lkc-bundle.mjs` (scripts/build-layer.ts makes one: the
+ * Bundling routes `import ... from '@platformatic/kafka'` here (the construct's esbuild alias,
+ * infra/kafka-client-layer/kafka-client-layer.ts, and scripts/build-lambda.ts), so the source code
+ * keeps ordinary imports. When the package's folder in the layer holds a pre-bundled
+ * `lkc-bundle.mjs` (infra/kafka-client-layer/build-kafka-client-layer.ts makes one: the
  * client without the option schemas it would compile at import), that file is loaded instead.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -21,7 +22,7 @@ import { LayerPackageNotFoundError } from './errors.ts'
 
 type Module = Record<string, unknown>
 
-/** The pre-bundled client in the layer (kept in step with scripts/build-layer.ts). */
+/** The pre-bundled client in the layer (kept in step with infra/kafka-client-layer/build-kafka-client-layer.ts). */
 const LAYER_BUNDLE_FILE = 'lkc-bundle.mjs'
 
 /**

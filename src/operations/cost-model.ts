@@ -58,13 +58,37 @@ export interface CostInputs {
   }
 }
 
-/** The metrics a run publishes every time (RunDuration, MessagesProcessed, MessagesFailed, RunSucceeded, MaxOffsetLag), plus OffsetLag per partition. */
-export function customMetricsOf(partitions: number, partitionLag: boolean): number {
-  return 5 + (partitionLag ? partitions : 0)
+export interface MetricsPublished {
+  readonly partitions: number
+  /** `OffsetLag` per partition (PARTITION_LAG_METRICS). */
+  readonly partitionLag: boolean
+  /** Every metric the cycle records (DETAILED_METRICS). */
+  readonly detailed: boolean
 }
 
-/** The stack's monitoring (infra/consumer-monitoring.ts): one dashboard, five alarms on one metric each. */
-export const STACK_MONITORING = { dashboards: 1, alarmMetrics: 5 } as const
+/**
+ * The custom metrics a consumer publishes (src/lambda/powertools-metrics.ts): `MaxOffsetLag` every
+ * run and `MessagesDeadLettered` (only in hours with a dead letter, counted here as a whole month:
+ * an upper bound); with `detailed`, the 6 that Lambda's free metrics and the summary line already
+ * carry; with `partitionLag`, one per partition. `OffsetOutOfRange` and `OffsetsLostToRetention`
+ * happen only when retention deleted unread messages, and are left out.
+ */
+export function customMetricsOf(published: MetricsPublished): number {
+  return 2 + (published.detailed ? 6 : 0) + (published.partitionLag ? published.partitions : 0)
+}
+
+/**
+ * The construct's monitoring (infra/consumer-monitoring.ts), counted as CloudWatch bills alarms:
+ * per metric in each. Errors, duration and no successful run (Invocations and Errors) read each
+ * shard's function; lag rising and dead letters one custom metric each. The dashboard is optional.
+ */
+export function stackMonitoringOf(options: { readonly shards?: number; readonly dashboard?: boolean } = {}): {
+  readonly dashboards: number
+  readonly alarmMetrics: number
+} {
+  const shards = options.shards ?? 1
+  return { dashboards: options.dashboard ? 1 : 0, alarmMetrics: 4 * shards + 2 }
+}
 
 export interface CostLine {
   readonly service: string
@@ -120,7 +144,7 @@ export function estimateMonthlyCost(inputs: CostInputs): CostLine[] {
     const { customMetrics, dashboards, alarmMetrics } = inputs.monitoring
     lines.push({
       service: 'CloudWatch metrics, dashboard, alarms',
-      usage: `${customMetrics} custom metrics, ${dashboards} dashboard, ${alarmMetrics} alarms`,
+      usage: `${customMetrics} custom metrics, ${dashboards} dashboard${dashboards === 1 ? '' : 's'}, ${alarmMetrics} alarm metrics`,
       monthlyUsd:
         customMetrics * PRICES.cloudwatch.perMetricMonth +
         dashboards * PRICES.cloudwatch.perDashboardMonth +

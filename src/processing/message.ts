@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
  * What a processor receives: one Kafka message, decoded. The value is the parsed JSON
  * (`null` for a tombstone); the original bytes stay available in `raw`.

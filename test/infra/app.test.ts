@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { describe, expect, it } from 'vitest'
 import { defineApp, envNameOf, readAppSettings } from '../../infra/app.ts'
 import { InvalidConstructPropError } from '../../infra/errors.ts'
-import { standInAssets } from './support.ts'
+import { standInCode } from './support.ts'
 
 const context =
   (values: Record<string, unknown>) =>
@@ -35,12 +35,15 @@ describe('readAppSettings', () => {
       }),
       {},
     )
-    expect(settings.handlerEntry).toBe(resolve('my-handler.ts'))
+    expect(settings.consumer.entry).toBe(resolve('my-handler.ts'))
     expect(settings.stackName).toBe('LambdaKafkaConsumer')
     expect(settings.consumer).toMatchObject({
       kafkaBootstrapServers: 'b-1.example.com:9092',
       kafkaTopic: 'orders',
-      memorySizeInMb: 1024,
+      memorySize: 1024,
+      // The seed's names, which the app deploys under.
+      functionName: 'kafka-consumer-lambda',
+      tableName: 'kafka-consumer-offsets',
       reservedConcurrency: false,
       messageDeadLetterQueue: false,
       tableEncryptionKey: true,
@@ -95,7 +98,7 @@ describe('defineApp', () => {
       context({ kafkaBootstrapServers: 'b-1.example.com:9092', kafkaTopic: 'orders' }),
       {},
     )
-    return { ...settings, consumer: { ...settings.consumer, ...standInAssets() } }
+    return { ...settings, consumer: { ...settings.consumer, ...standInCode() } }
   }
 
   it('synthesizes the stack LambdaKafkaConsumer, cdk-nag passing', () => {

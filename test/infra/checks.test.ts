@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type App, Validations } from 'aws-cdk-lib'
+import * as lambda from 'aws-cdk-lib/aws-lambda'
 import type { IConstruct } from 'constructs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -20,6 +21,7 @@ import {
   SECRET_KEY_ARN,
   synthesize,
   synthesizeInStack,
+  twoConsumersInOneStack,
 } from './support.ts'
 
 interface Variant {
@@ -33,6 +35,7 @@ function variants(): Variant[] {
   const defaults = join(root, 'defaults')
   const everything = join(root, 'everything')
   const inVpc = join(root, 'in-vpc')
+  const twoConsumers = join(root, 'two-consumers')
   return [
     {
       name: 'the defaults (Scheduler, arm64)',
@@ -45,14 +48,13 @@ function variants(): Variant[] {
         {
           monitoring: { alarmEmail: 'oncall@example.com' },
           scheduleKind: 'rule',
-          architecture: 'x86_64',
+          architecture: lambda.Architecture.X86_64,
           kafkaSecretArn: SECRET_ARN,
-          kafkaSecretKeyArn: SECRET_KEY_ARN,
           mskClusterArn: MSK_ARN,
           tableEncryptionKey: true,
           shards: 2,
         },
-        { outdir: everything },
+        { outdir: everything, existing: { kafkaSecretKeyArn: SECRET_KEY_ARN } },
       ).app,
       outdir: everything,
     },
@@ -70,6 +72,11 @@ function variants(): Variant[] {
         inVpc,
       ).app,
       outdir: inVpc,
+    },
+    {
+      name: 'two consumers of two topics in one stack, names left to CloudFormation, each handler bundled from its entry',
+      app: twoConsumersInOneStack(twoConsumers).app,
+      outdir: twoConsumers,
     },
   ]
 }

@@ -1,6 +1,9 @@
-/** The dashboard and alarms the construct builds, by property. */
+/** The alarms (and the optional dashboard) the construct builds, by property, and what they cost. */
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import { describe, expect, it } from 'vitest'
 import { InvalidConstructPropError } from '../../infra/errors.ts'
+import type { ScheduledKafkaConsumerProps } from '../../infra/scheduled-kafka-consumer.ts'
+import { stackMonitoringOf } from '../../src/operations/cost-model.ts'
 import { synthesize } from './support.ts'
 
 type Alarm = { Properties: Record<string, unknown> }
@@ -19,17 +22,20 @@ describe('monitoring', () => {
   const { template } = synthesize()
   const alarms = alarmsOf(template)
 
-  it('builds a dashboard with messages, lag per partition, errors, dead letters and duration against the timeout', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+  it("builds no dashboard by default ($3.00 a month), and one on request, on Lambda's metrics and the lag", () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0)
+    const withDashboard = synthesize({
+      monitoring: { dashboard: true, dashboardName: 'orders', partitionLagMetrics: true },
+    }).template
+    const [dashboard] = Object.values(withDashboard.findResources('AWS::CloudWatch::Dashboard')) as Array<{
       Properties: { DashboardName: string; DashboardBody: unknown }
     }>
     const body = JSON.stringify(dashboard!.Properties.DashboardBody)
 
-    expect(dashboard!.Properties.DashboardName).toBe('kafka-consumer-lambda')
+    expect(dashboard!.Properties.DashboardName).toBe('orders')
     for (const title of [
-      'Messages per minute',
-      'Lag per partition',
-      'Errors',
+      'Invocations, errors and throttles per minute',
+      'Lag (messages not yet processed)',
       'Dead letters',
       'Duration against the timeout (ms)',
     ]) {
@@ -38,6 +44,65 @@ describe('monitoring', () => {
     expect(body).toContain('MetricName=\\\\\\"OffsetLag\\\\\\"')
     expect(body).toContain('\\"value\\":300000,\\"label\\":\\"timeout\\"')
     expect(body).toContain('MessagesDeadLettered')
+    expect(body).not.toContain('MessagesProcessed')
+  })
+
+  it("reads only two custom metrics, the lag and dead letters; the rest is Lambda's own, free", () => {
+    const customMetrics = new Set(
+      alarms.flatMap((alarm) => {
+        const text = JSON.stringify(alarm.Properties)
+        return [
+          ...text.matchAll(
+            /"MetricName":"(\w+)","Namespace":"LambdaKafkaConsumer"|"Namespace":"LambdaKafkaConsumer"[^}]*?"MetricName":"(\w+)"/g,
+          ),
+        ].map((match) => match[1] ?? match[2])
+      }),
+    )
+    expect([...customMetrics].sort()).toEqual(['MaxOffsetLag', 'MessagesDeadLettered'])
+  })
+
+  it('costs what `lkc cost` says: as many alarm metrics as it counts, per shard', () => {
+    const metricsIn = (alarm: Alarm) =>
+      alarm.Properties.Metrics === undefined
+        ? 1
+        : (alarm.Properties.Metrics as Array<{ MetricStat?: unknown }>).filter((query) => query.MetricStat)
+            .length
+    expect(alarms.reduce((sum, alarm) => sum + metricsIn(alarm), 0)).toBe(stackMonitoringOf().alarmMetrics)
+    const sharded = alarmsOf(synthesize({ shards: 2 }).template)
+    expect(sharded.reduce((sum, alarm) => sum + metricsIn(alarm), 0)).toBe(
+      stackMonitoringOf({ shards: 2 }).alarmMetrics,
+    )
+  })
+
+  it('publishes the detailed or per-partition metrics only when asked', () => {
+    const variables = (monitoring: ScheduledKafkaConsumerProps['monitoring']) => {
+      const [fn] = Object.values(
+        synthesize({ monitoring }).template.findResources('AWS::Lambda::Function'),
+      ) as Array<{
+        Properties: { Environment: { Variables: Record<string, unknown> } }
+      }>
+      return fn!.Properties.Environment.Variables
+    }
+    expect(variables({})).not.toHaveProperty('DETAILED_METRICS')
+    expect(variables({ detailedMetrics: true, partitionLagMetrics: true })).toMatchObject({
+      DETAILED_METRICS: 'true',
+      PARTITION_LAG_METRICS: 'true',
+    })
+  })
+
+  it('takes one more alarm on a custom metric of its own, notifying like the others', () => {
+    const { stack } = synthesize({ monitoring: { alarmEmail: 'oncall@example.com' } })
+    const monitoring = stack.consumer.monitoring!
+    const extra = monitoring.addAlarm({
+      id: 'SchemaErrorsAlarm',
+      description: 'Messages did not match their schema.',
+      metric: monitoring.metrics.custom('SchemaErrors', 'Sum'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    })
+    expect(monitoring.alarms).toContain(extra)
+    expect(monitoring.alarmsById.get('SchemaErrorsAlarm')).toBe(extra)
+    expect(stack.resolve(extra.alarmArn)).toBeDefined()
   })
 
   it('alarms on any function error', () => {
@@ -80,13 +145,15 @@ describe('monitoring', () => {
       Statistic: 'Maximum',
       Threshold: 240_000,
     })
-    expect(alarmWith(alarms, 'No run finished without a failure for 10 minutes').Properties).toMatchObject({
-      MetricName: 'RunSucceeded',
-      Period: 600,
+    const noSuccess = alarmWith(alarms, 'No invocation succeeded for 10 minutes').Properties
+    expect(noSuccess).toMatchObject({
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     })
+    expect(JSON.stringify(noSuccess.Metrics)).toContain('invocations - errors')
+    expect(JSON.stringify(noSuccess.Metrics)).toContain('"MetricName":"Invocations"')
+    expect(JSON.stringify(noSuccess.Metrics)).toContain('"Period":600')
     expect(alarms).toHaveLength(5)
   })
 

@@ -2,23 +2,32 @@
  * The construct's synthesized template, property by property: what the seed asks for by default,
  * each option of its "consider adding" list, and the validation of every prop. No snapshots.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Duration, Stack } from 'aws-cdk-lib'
 import { Match } from 'aws-cdk-lib/assertions'
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb'
+import * as kms from 'aws-cdk-lib/aws-kms'
+import * as lambda from 'aws-cdk-lib/aws-lambda'
+import * as scheduler from 'aws-cdk-lib/aws-scheduler'
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 import { describe, expect, it } from 'vitest'
+import { parseMskClusterArn } from '../../infra/consumer-props.ts'
 import { InvalidConstructPropError } from '../../infra/errors.ts'
-import { parseMskClusterArn, type ScheduledKafkaConsumerProps } from '../../infra/scheduled-kafka-consumer.ts'
+import type { ScheduledKafkaConsumerProps } from '../../infra/scheduled-kafka-consumer.ts'
 import {
   actionsOf,
   importedVpc,
   MSK_ARN,
+  ORDERS_HANDLER_ENTRY,
   REQUIRED,
   SECRET_ARN,
   SECRET_KEY_ARN,
   type Statement,
-  standInAssets,
   statementsOf,
   synthesize,
   synthesizeInStack,
+  twoConsumersInOneStack,
 } from './support.ts'
 
 /** The logical id of the only resource of a type whose id starts with a prefix. */
@@ -58,15 +67,13 @@ describe('ScheduledKafkaConsumer, by default (the seed)', () => {
 
   it('configures the function with the environment variables of the config schema', () => {
     const fn = template.findResources('AWS::Lambda::Function')[functionId]!
+    // Only what a prop sets: the rest is the function's own defaults (src/config/schema.ts).
     expect(fn.Properties.Environment.Variables).toEqual({
       KAFKA_BOOTSTRAP_SERVERS: REQUIRED.kafkaBootstrapServers,
       KAFKA_TOPIC: 'orders',
-      KAFKA_GROUP_ID: 'lambda-consumer-group',
       DYNAMODB_TABLE: { Ref: tableId },
-      MAX_MESSAGES: '1000',
-      START_POSITION: 'earliest',
-      LOG_LEVEL: 'INFO',
       DEAD_LETTER_QUEUE_URL: { Ref: messageQueueId },
+      POWERTOOLS_SERVICE_NAME: 'kafka-consumer-lambda',
     })
   })
 
@@ -255,7 +262,7 @@ describe('ScheduledKafkaConsumer, by default (the seed)', () => {
 
 describe('ScheduledKafkaConsumer options', () => {
   it('runs on x86_64 with a layer built for x86_64', () => {
-    const { template } = synthesize({ architecture: 'x86_64' })
+    const { template } = synthesize({ architecture: lambda.Architecture.X86_64 })
     template.hasResourceProperties('AWS::Lambda::Function', { Architectures: ['x86_64'] })
     template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] })
   })
@@ -310,12 +317,10 @@ describe('ScheduledKafkaConsumer options', () => {
   })
 
   it('reads Kafka credentials from one secret: env KAFKA_SECRET_ARN, GetSecretValue on it, Decrypt with its key via Secrets Manager', () => {
-    const { template } = synthesize({
-      kafkaSecretArn: SECRET_ARN,
-      kafkaSecretKeyArn: SECRET_KEY_ARN,
-      kafkaSecurityProtocol: 'SASL_SSL',
-      kafkaSaslMechanism: 'SCRAM-SHA-512',
-    })
+    const { template } = synthesize(
+      { kafkaSecretArn: SECRET_ARN, kafkaSecurityProtocol: 'SASL_SSL', kafkaSaslMechanism: 'SCRAM-SHA-512' },
+      { existing: { kafkaSecretKeyArn: SECRET_KEY_ARN } },
+    )
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KAFKA_SECRET_ARN: SECRET_ARN }) },
     })
@@ -469,7 +474,7 @@ describe('ScheduledKafkaConsumer options', () => {
       kafkaGroupId: 'orders-group',
       maxMessages: 250,
       startPosition: 'latest',
-      memorySizeInMb: 1024,
+      memorySize: 1024,
       timeout: Duration.minutes(2),
       environment: { FETCH_MAX_BYTES: '4194304' },
     })
@@ -499,20 +504,29 @@ describe('ScheduledKafkaConsumer prop validation', () => {
     ['kafkaGroupId', { kafkaGroupId: '' }, 'non-empty'],
     ['tableName', { tableName: 'x' }, 'DynamoDB table name'],
     ['functionName', { functionName: 'a'.repeat(51) }, '1 to 50'],
-    ['architecture', { architecture: 'arm32' as 'arm64' }, "'arm64' or 'x86_64'"],
-    ['memorySizeInMb', { memorySizeInMb: 100 }, 'from 128 to 10240'],
+    ['architecture', { architecture: lambda.Architecture.custom('arm32') }, 'ARM_64 or'],
+    ['memorySize', { memorySize: 100 }, 'from 128 to 10240'],
     ['maxMessages', { maxMessages: 0 }, 'from 1 to 10000000'],
+    ['logLevel', { logLevel: 'LOUD' as 'INFO' }, 'DEBUG, INFO, WARN, ERROR'],
     ['timeout', { timeout: Duration.minutes(20) }, '15 minutes'],
     ['reservedConcurrency', { reservedConcurrency: 0 }, 'from 1 to 1000'],
     ['shards', { shards: 0 }, 'from 1 to 100'],
-    ['scheduleExpression', { scheduleExpression: '* * * * *' }, 'cron(...) or rate(...)'],
+    [
+      'schedule',
+      { schedule: scheduler.ScheduleExpression.expression('* * * * *') },
+      'cron(...) or rate(...)',
+    ],
     ['scheduleMaxEventAge', { scheduleMaxEventAge: Duration.seconds(30) }, '60 s to 24 hours'],
     [
       'kafkaSecretArn',
       { kafkaSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka' },
       '6-character suffix',
     ],
-    ['kafkaSecretKeyArn', { kafkaSecretKeyArn: SECRET_KEY_ARN }, 'only with kafkaSecretArn'],
+    [
+      'kafkaSecretKey',
+      { kafkaSecretKey: kms.Key.fromKeyArn(new Stack(), 'Key', SECRET_KEY_ARN) },
+      'only with kafkaSecret or kafkaSecretArn',
+    ],
     // What the function itself would refuse at its first invocation fails the synthesis instead.
     ['kafkaSecurityProtocol', { kafkaSecretArn: SECRET_ARN }, 'it would refuse it with'],
     ['kafkaSaslMechanism', { kafkaSecurityProtocol: 'SASL_SSL' }, 'KAFKA_SASL_MECHANISM'],
@@ -522,9 +536,8 @@ describe('ScheduledKafkaConsumer prop validation', () => {
       'cluster/<cluster-name>',
     ],
     ['secretsManagerEndpoint', { secretsManagerEndpoint: true }, 'only with vpc'],
-    ['environment', { environment: { KAFKA_TOPIC: 'other' } }, 'use the matching prop'],
-    ['bundlePath', { bundlePath: '/nonexistent/bundle' }, 'npm run build'],
-    ['layerPath', { layerPath: '/nonexistent/layer' }, 'scripts/build-layer.ts --arch arm64'],
+    ['environment', { environment: { KAFKA_TOPIC: 'other' } }, 'use the kafkaTopic prop'],
+    ['code', { entry: 'handler.ts', code: lambda.Code.fromInline('x') }, 'one or the other'],
   ]
 
   for (const [prop, props, expected] of cases) {
@@ -554,10 +567,99 @@ describe('ScheduledKafkaConsumer prop validation', () => {
   })
 
   it('accepts every default with only the two required props', () => {
-    const { stack } = synthesize({ ...standInAssets() })
+    const { stack } = synthesize()
     expect(stack.consumer.lambdaFunction.functionName).toBeDefined()
     expect(Stack.of(stack.consumer).resolve(stack.consumer.table.tableName)).toEqual({
       Ref: expect.stringMatching(/^ConsumerOffsetsTable/),
     })
+  })
+})
+
+describe("ScheduledKafkaConsumer in a team's own stack", () => {
+  const { app, template, orders, payments } = twoConsumersInOneStack()
+
+  it('lets two consumers of two topics live in one stack: no fixed physical name, each its own service', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2)
+    template.resourceCountIs('AWS::DynamoDB::Table', 2)
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2)
+    for (const type of [
+      'AWS::Lambda::Function',
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::Logs::LogGroup',
+    ]) {
+      for (const resource of Object.values(template.findResources(type))) {
+        const properties = resource.Properties as Record<string, unknown>
+        for (const nameKey of ['FunctionName', 'TableName', 'QueueName', 'LogGroupName']) {
+          expect(properties[nameKey], `${type} ${nameKey}`).toBeUndefined()
+        }
+      }
+    }
+    // Scheduler's role trusts its schedule by name: named from the construct's path, unique.
+    const names = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
+      (resource) => (resource.Properties as { Name: string }).Name,
+    )
+    expect(new Set(names).size).toBe(2)
+    expect(names.every((name) => /^TwoConsumers-(Orders|Payments)-[0-9A-F]{8}$/.test(name))).toBe(true)
+    expect(orders.serviceName).not.toBe(payments.serviceName)
+  })
+
+  it('bundles the entry into a nodejs24.x ES module with the Kafka client left to the layer', () => {
+    const fn = template.findResources('AWS::Lambda::Function')
+    const ordersFn = Object.entries(fn).find(([id]) => id.startsWith('OrdersFunction'))![1]
+    expect(ordersFn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Architectures: ['arm64'],
+      Layers: [{ Ref: expect.stringMatching(/^OrdersKafkaClientLayer/) }],
+    })
+    // The staged asset is named after the hash its S3 key carries.
+    const key = (ordersFn.Properties.Code as { S3Key: string }).S3Key
+    const bundle = readFileSync(join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8')
+    // The handler's own code is in, the client is loaded from the layer, not bundled.
+    expect(bundle).toContain('has no quantity')
+    expect(bundle).toContain('lkc-bundle.mjs')
+    expect(bundle).not.toContain('strictKeywords')
+  })
+
+  it("accepts an existing table, a secret and its key as CDK's own types", () => {
+    const { template: withExisting } = synthesizeInStack((scope) => ({
+      table: dynamodb.Table.fromTableName(scope, 'Offsets', 'team-offsets'),
+      kafkaSecret: secretsmanager.Secret.fromSecretNameV2(scope, 'Secret', 'kafka-credentials'),
+      kafkaSecretKey: kms.Key.fromKeyArn(scope, 'SecretKey', SECRET_KEY_ARN),
+      kafkaSecurityProtocol: 'SASL_SSL',
+      kafkaSaslMechanism: 'SCRAM-SHA-512',
+    }))
+    withExisting.resourceCountIs('AWS::DynamoDB::Table', 0)
+    const statements = statementsOf(withExisting, 'ConsumerExecutionRole')
+    const table = statements.find((statement) => actionsOf(statement).includes('dynamodb:Query'))!
+    expect(JSON.stringify(table.Resource)).toContain(':table/team-offsets')
+    const secret = statements.find((statement) =>
+      actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    )!
+    // A secret known by name only: its ARN's random suffix is matched.
+    expect(JSON.stringify(secret.Resource)).toContain(':secret:kafka-credentials-??????')
+    const key = statements.find((statement) => actionsOf(statement).includes('kms:Decrypt'))!
+    expect(key.Resource).toBe(SECRET_KEY_ARN)
+    const fn = Object.values(withExisting.findResources('AWS::Lambda::Function'))[0]!
+    expect(JSON.stringify(fn.Properties.Environment.Variables.DYNAMODB_TABLE)).toContain('team-offsets')
+  })
+
+  it('refuses a table prop next to an existing table, naming it', () => {
+    expect(() =>
+      synthesizeInStack((scope) => ({
+        table: dynamodb.Table.fromTableName(scope, 'Offsets', 'team-offsets'),
+        tableName: 'other',
+      })),
+    ).toThrow('Invalid tableName: "(set)". Expected to be set only for a new table, not with table.')
+  })
+
+  it("builds the layer from the installed client for the function's architecture", () => {
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleRuntimes: ['nodejs24.x'],
+      CompatibleArchitectures: ['arm64'],
+    })
+    // ORDERS_HANDLER_ENTRY is a TypeScript file of the repository: the entry can be TS.
+    expect(ORDERS_HANDLER_ENTRY.endsWith('.ts')).toBe(true)
   })
 })

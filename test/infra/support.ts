@@ -1,7 +1,7 @@
 /**
- * Helpers for the infrastructure tests: stacks synthesized offline from stand-in assets (a bundle
- * and a layer folder of the right shape, so no npm install or esbuild run is needed), the stack's
- * IAM statements, and the external checkers (cdk-nag, cfn-lint, checkov).
+ * Helpers for the infrastructure tests: stacks synthesized offline, the function's code a stand-in
+ * bundle unless a test bundles an `entry` (the layer is built for real: once per architecture,
+ * then cached), the stack's IAM statements, and the external checkers (cdk-nag, cfn-lint, checkov).
  */
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -11,7 +11,9 @@ import { promisify } from 'node:util'
 import { App, Stack } from 'aws-cdk-lib'
 import { Template } from 'aws-cdk-lib/assertions'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
+import * as lambda from 'aws-cdk-lib/aws-lambda'
 import { AwsSolutionsChecks } from 'cdk-nag'
+import { SEED_NAMES } from '../../infra/app.ts'
 import { type ExistingResources, KafkaConsumerStack } from '../../infra/kafka-consumer-stack.ts'
 import {
   ScheduledKafkaConsumer,
@@ -21,20 +23,21 @@ import {
 const run = promisify(execFile)
 const venvBin = resolve(import.meta.dirname, '../../.cache/venv/bin')
 
-let assets: { bundlePath: string; layerPath: string } | undefined
+let bundleDir: string | undefined
 
-/** A bundle folder with an index.mjs and a layer folder with nodejs/node_modules, made once per run. */
-export function standInAssets(): { bundlePath: string; layerPath: string } {
-  if (assets) return assets
-  const root = mkdtempSync(join(tmpdir(), 'lkc-infra-'))
-  const bundlePath = join(root, 'bundle')
-  const layerPath = join(root, 'layer')
-  mkdirSync(bundlePath, { recursive: true })
-  writeFileSync(join(bundlePath, 'index.mjs'), 'export const handler = async () => ({})\n')
-  mkdirSync(join(layerPath, 'nodejs/node_modules/@platformatic/kafka'), { recursive: true })
-  writeFileSync(join(layerPath, 'nodejs/node_modules/@platformatic/kafka/package.json'), '{}\n')
-  assets = { bundlePath, layerPath }
-  return assets
+/** A prebuilt bundle of the right shape (`code`), so that a test needs no esbuild run. */
+export function standInCode(): { code: lambda.Code } {
+  if (bundleDir === undefined) {
+    bundleDir = join(mkdtempSync(join(tmpdir(), 'lkc-infra-')), 'bundle')
+    mkdirSync(bundleDir, { recursive: true })
+    writeFileSync(join(bundleDir, 'index.mjs'), 'export const handler = async () => ({})\n')
+  }
+  return { code: lambda.Code.fromAsset(bundleDir) }
+}
+
+/** The code unless the props bundle an entry of their own. */
+function codeUnlessEntry(props: Partial<ScheduledKafkaConsumerProps>): { code?: lambda.Code } {
+  return props.entry === undefined && props.code === undefined ? standInCode() : {}
 }
 
 /** A Secrets Manager secret, its customer-managed key and an MSK cluster, as ARNs the checks accept. */
@@ -54,30 +57,31 @@ export interface Synthesized {
   readonly template: Template
 }
 
-/** The app's stack with the given props, synthesized offline. */
+/** The app's stack (the seed's names) with the given props, synthesized offline. */
 export function synthesize(
   props: Partial<ScheduledKafkaConsumerProps> = {},
   options: { existing?: ExistingResources; outdir?: string; stackName?: string } = {},
 ): Synthesized {
   const app = new App(options.outdir ? { outdir: options.outdir } : {})
   const stack = new KafkaConsumerStack(app, options.stackName ?? 'Test', {
-    consumer: { ...REQUIRED, ...standInAssets(), ...props },
+    consumer: { ...REQUIRED, ...SEED_NAMES, ...codeUnlessEntry(props), ...props },
     ...(options.existing && { existing: options.existing }),
   })
   return { app, stack, template: Template.fromStack(stack) }
 }
 
-/** The construct alone in a plain stack, for props that need the stack as their scope (an imported VPC). */
+/** The construct alone in a plain stack (its own default names), for props that need the stack as their scope. */
 export function synthesizeInStack(
   propsOf: (stack: Stack) => Partial<ScheduledKafkaConsumerProps>,
   outdir?: string,
 ): { app: App; consumer: ScheduledKafkaConsumer; template: Template } {
   const app = new App(outdir ? { outdir } : {})
   const stack = new Stack(app, 'TestInVpc')
+  const props = propsOf(stack)
   const consumer = new ScheduledKafkaConsumer(stack, 'Consumer', {
     ...REQUIRED,
-    ...standInAssets(),
-    ...propsOf(stack),
+    ...codeUnlessEntry(props),
+    ...props,
   })
   return { app, consumer, template: Template.fromStack(stack) }
 }
@@ -183,4 +187,29 @@ interface CheckovCheck {
   check_id: string
   resource: string
   check_result?: { suppress_comment?: string }
+}
+
+/** A fixture handler file as a team writes it (TypeScript, importing the package's source entry). */
+export const ORDERS_HANDLER_ENTRY = resolve(import.meta.dirname, 'fixtures/orders-handler.ts')
+
+/**
+ * Two consumers of two topics in one stack, with the construct's own defaults (names left to
+ * CloudFormation): one bundles a handler file, the other the package's logging handler.
+ */
+export function twoConsumersInOneStack(outdir?: string): {
+  app: App
+  stack: Stack
+  orders: ScheduledKafkaConsumer
+  payments: ScheduledKafkaConsumer
+  template: Template
+} {
+  const app = new App(outdir ? { outdir } : {})
+  const stack = new Stack(app, 'TwoConsumers')
+  const orders = new ScheduledKafkaConsumer(stack, 'Orders', {
+    ...REQUIRED,
+    kafkaTopic: 'orders',
+    entry: ORDERS_HANDLER_ENTRY,
+  })
+  const payments = new ScheduledKafkaConsumer(stack, 'Payments', { ...REQUIRED, kafkaTopic: 'payments' })
+  return { app, stack, orders, payments, template: Template.fromStack(stack) }
 }

@@ -3,7 +3,7 @@
  * context object), so a test can read the exact stdout the function writes to CloudWatch Logs.
  * Run as a child process: `node test/support/invoke-as-lambda.ts` with the consumer's env.
  */
-import { handler } from '../../src/lambda/handler.ts'
+import { handler } from '../../src/lambda/default-handler.ts'
 
 const context = (requestId: string) => ({
   functionName: 'kafka-consumer-lambda',

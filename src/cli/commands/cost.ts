@@ -6,16 +6,19 @@ import {
   estimateMonthlyCost,
   formatCost,
   PRICES,
-  STACK_MONITORING,
+  stackMonitoringOf,
 } from '../../operations/cost-model.ts'
 import { readPartitionStatus } from '../../operations/partition-status.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, integerOption, stringOption, UsageError } from '../command.ts'
 
 const MONTH_MS = 30 * 24 * 3_600_000
-/** Measured in Lambda's format: the summary line and Lambda's START/END/REPORT (~1.3 KB), and the embedded metrics (~1.3 KB). */
+/**
+ * Measured in Lambda's format: the summary line and Lambda's START/END/REPORT (~1.3 KB), and the
+ * embedded metrics: one document with `MaxOffsetLag` (~0.4 KB), all of them with DETAILED_METRICS (~1.3 KB).
+ */
 const LOG_BYTES_PER_RUN = 1300
-const METRIC_LOG_BYTES_PER_RUN = 1300
+const METRIC_LOG_BYTES_PER_RUN = { essential: 400, detailed: 1300 }
 /** The default processor's line per message at INFO (topic, partition, offset, key). */
 const LOG_BYTES_PER_MESSAGE = 210
 /** A run with messages takes the lease and releases it: two writes. */
@@ -36,7 +39,10 @@ export const costCommand: Command = {
     '  --arch arm64|x86_64     (default arm64)',
     '  --duration-ms N         idle invocation duration to use instead of measuring',
     '  --busy-duration-ms N    duration of an invocation with MAX_MESSAGES messages, for a second estimate',
-    "  --no-monitoring         leave out the stack's dashboard, alarms and custom metrics (monitoring=false)",
+    "  --dashboard             add the construct's optional dashboard ($3.00 a month beyond an account's first 3)",
+    "  --no-monitoring         leave out the construct's alarms and custom metrics (monitoring: false)",
+    '',
+    'The custom metrics follow DETAILED_METRICS and PARTITION_LAG_METRICS as set here.',
   ].join('\n'),
   options: {
     every: { type: 'string' },
@@ -45,6 +51,7 @@ export const costCommand: Command = {
     'duration-ms': { type: 'string' },
     'busy-duration-ms': { type: 'string' },
     'no-monitoring': { type: 'boolean' },
+    dashboard: { type: 'boolean' },
   },
   readsConfig: true,
   async run(options, env) {
@@ -84,12 +91,22 @@ export const costCommand: Command = {
       memoryMb,
       architecture: architecture as Architecture,
       readUnitsPerInvocation: Math.max(1, Math.ceil((partitions * 150) / 4096)),
-      logBytesPerInvocation: LOG_BYTES_PER_RUN + (config.publishMetrics ? METRIC_LOG_BYTES_PER_RUN : 0),
+      logBytesPerInvocation:
+        LOG_BYTES_PER_RUN +
+        (!config.publishMetrics || options['no-monitoring'] === true
+          ? 0
+          : METRIC_LOG_BYTES_PER_RUN[config.detailedMetrics ? 'detailed' : 'essential']),
       schedule: 'scheduler' as const,
       ...(options['no-monitoring'] !== true && {
         monitoring: {
-          ...STACK_MONITORING,
-          customMetrics: customMetricsOf(partitions, config.partitionLagMetrics),
+          ...stackMonitoringOf({ dashboard: options.dashboard === true }),
+          customMetrics: config.publishMetrics
+            ? customMetricsOf({
+                partitions,
+                partitionLag: config.partitionLagMetrics,
+                detailed: config.detailedMetrics,
+              })
+            : 0,
         },
       }),
     }

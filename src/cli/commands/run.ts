@@ -1,9 +1,9 @@
 import { ConfigError } from '../../config/errors.ts'
 import { type Config, loadConfig } from '../../config/schema.ts'
-import { createHandler } from '../../lambda/handler.ts'
-import type { Command } from '../command.ts'
+import { type Command, stringOption } from '../command.ts'
 import { createProgressBar, progressBarWanted } from '../progress-bar.ts'
 import { createTerminalLogger } from '../terminal-logger.ts'
+import { loadHandler } from '../user-handler.ts'
 
 /**
  * One invocation of the Lambda handler's code, here. The time budget is
@@ -11,17 +11,21 @@ import { createTerminalLogger } from '../terminal-logger.ts'
  */
 export const runCommand: Command = {
   help: [
-    'Usage: lkc run',
+    'Usage: lkc run [--handler <file>]',
     '',
     "Runs one invocation of the consumer (the Lambda handler's code) against the configured",
     'Kafka topic and offsets table, prints the run summary, and exits:',
     '  0  the run finished (nothing failed)',
     '  1  a message failed, Kafka or DynamoDB failed (the error says which and what to do)',
     '  2  the configuration is invalid',
+    '',
+    'Options:',
+    '  --handler <file>  your module exporting `handler` (TypeScript or JavaScript), e.g.',
+    '                    ./src/handler.ts; default: the logging handler (logs each message)',
   ].join('\n'),
-  options: {},
+  options: { handler: { type: 'string' } },
   readsConfig: true,
-  async run(_options, env) {
+  async run(options, env) {
     const config = loadConfig(env)
     const bar = progressBarWanted(process.stderr, env)
       ? createProgressBar((text) => process.stderr.write(text))
@@ -34,13 +38,13 @@ export const runCommand: Command = {
         process.stderr.write(`${line}\n`)
       },
     })
-    const handler = createHandler({
+    const handler = await loadHandler(stringOption(options, 'handler'), {
       env,
       logger,
       ...(bar && { onProgress: (progress) => bar.update(progress) }),
     })
     try {
-      await handler({}, invocationContext(config))
+      await handler.handler({}, invocationContext(config))
       return 0
     } catch (error) {
       // The handler has logged the error and the summary. A credential file that cannot be read is bad config.

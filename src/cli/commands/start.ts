@@ -1,13 +1,13 @@
 import { loadConfig } from '../../config/schema.ts'
-import { createHandler } from '../../lambda/handler.ts'
 import { parseInterval, startScheduler } from '../../local/scheduler.ts'
 import { type Command, stringOption, UsageError } from '../command.ts'
 import { createTerminalLogger } from '../terminal-logger.ts'
+import { loadHandler } from '../user-handler.ts'
 import { invocationContext } from './run.ts'
 
 export const startCommand: Command = {
   help: [
-    'Usage: lkc start [--every <interval>]',
+    'Usage: lkc start [--every <interval>] [--handler <file>]',
     '',
     'Invokes the consumer on a schedule, like the EventBridge rule in AWS, never two at once',
     '(a tick that comes while an invocation runs is skipped). Ctrl-C lets the running',
@@ -15,8 +15,10 @@ export const startCommand: Command = {
     '',
     'Options:',
     "  --every <interval>  500ms, 10s, 1m, 2h ... (default 1m, the seed's schedule)",
+    '  --handler <file>    your module exporting `handler` (TypeScript or JavaScript);',
+    '                      default: the logging handler (logs each message)',
   ].join('\n'),
-  options: { every: { type: 'string' } },
+  options: { every: { type: 'string' }, handler: { type: 'string' } },
   readsConfig: true,
   async run(options, env) {
     const every = stringOption(options, 'every') ?? '1m'
@@ -25,7 +27,8 @@ export const startCommand: Command = {
       throw new UsageError(`--every must look like 500ms, 10s, 1m or 2h (100 ms to 24 h), not "${every}"`)
     const config = loadConfig(env)
     const logger = createTerminalLogger({ level: config.logLevel })
-    return runSchedule({ env, everyMs, logger })
+    const handlerFile = stringOption(options, 'handler')
+    return runSchedule({ env, everyMs, logger, ...(handlerFile !== undefined && { handlerFile }) })
   },
 }
 
@@ -33,22 +36,33 @@ export interface ScheduleOptions {
   readonly env: NodeJS.ProcessEnv
   readonly everyMs: number
   readonly logger: ReturnType<typeof createTerminalLogger>
+  /** A module exporting `handler` to invoke instead of the logging handler. */
+  readonly handlerFile?: string
   /** Called once stopping begins (the demo stops its producer and the local stack after). */
   readonly onStopping?: () => void
 }
 
 /** Runs the handler on a schedule until SIGINT or SIGTERM; returns the exit code. */
-export async function runSchedule({ env, everyMs, logger, onStopping }: ScheduleOptions): Promise<number> {
+export async function runSchedule({
+  env,
+  everyMs,
+  logger,
+  handlerFile,
+  onStopping,
+}: ScheduleOptions): Promise<number> {
   let stopping = false
   let failures = 0
-  const handler = createHandler({ env, logger, shouldStop: () => stopping })
+  const handler = await loadHandler(handlerFile, { env, logger, shouldStop: () => stopping })
   const config = loadConfig(env)
-  logger.info(`Invoking every ${everyMs / 1000} s; Ctrl-C to stop`, { topic: config.kafkaTopic })
+  logger.info(`Invoking every ${everyMs / 1000} s; Ctrl-C to stop`, {
+    topic: config.kafkaTopic,
+    ...(handler.file !== undefined && { handler: handler.file }),
+  })
   const scheduler = startScheduler({
     everyMs,
     invoke: async () => {
       try {
-        await handler(
+        await handler.handler(
           { source: 'lkc.scheduler', 'detail-type': 'Scheduled Event' },
           invocationContext(config),
         )

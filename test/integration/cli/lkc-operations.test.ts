@@ -141,9 +141,24 @@ describe('lkc cost', () => {
     )
     // 3 partitions and the lease's 2 writes, every run.
     expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 216,000 writes/)
-    // 5 metrics every run, plus the lag of each of the 3 partitions.
+    // The lag and the dead letters; 5 alarms on 6 metrics, 4 of them Lambda's own; no dashboard.
     expect(result.stdout).toMatch(
-      /CloudWatch metrics, dashboard, alarms\s+8 custom metrics, 1 dashboard, 5 alarms\s+\$5\.90/,
+      /CloudWatch metrics, dashboard, alarms\s+2 custom metrics, 0 dashboards, 6 alarm metrics\s+\$1\.20/,
+    )
+  })
+
+  it('prices the dashboard, the detailed and per-partition metrics when they are asked for', async () => {
+    const topic = await freshTopic(3)
+
+    const result = await lkc(
+      ['cost', '--duration-ms', '8', '--dashboard'],
+      consumerEnv(topic, { DETAILED_METRICS: 'true', PARTITION_LAG_METRICS: 'true' }),
+    )
+
+    expect(result.code).toBe(0)
+    // 2 + 6 detailed + 3 partitions = 11 metrics ($3.30), the dashboard ($3.00), the alarms ($0.60).
+    expect(result.stdout).toMatch(
+      /CloudWatch metrics, dashboard, alarms\s+11 custom metrics, 1 dashboard, 6 alarm metrics\s+\$6\.90/,
     )
   })
 })

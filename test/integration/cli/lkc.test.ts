@@ -1,4 +1,8 @@
 /** `lkc` as a separate process against the real broker and DynamoDB API server. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { lkc } from '../../support/cli.ts'
 import { consumerEnv, freshTopic, numberedMessages, produce, storedItems } from '../../support/services.ts'
@@ -19,6 +23,57 @@ describe('lkc', () => {
     expect(second.code).toBe(0)
     expect(second.stderr).toContain('Run summary: 0 message(s)')
     expect(second.stderr).toContain('every partition up to date')
+  })
+
+  it('run --handler: invokes the processor of a TypeScript module of its own, with the terminal logger', async () => {
+    // Prepare: a module as a team writes it, outside this repository's folders.
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(5, 2))
+    const folder = mkdtempSync(join(tmpdir(), 'lkc-handler-'))
+    const seenFile = join(folder, 'seen.jsonl')
+    const entry = pathToFileURL(resolve(import.meta.dirname, '../../../src/index.ts')).href
+    writeFileSync(
+      join(folder, 'my-handler.ts'),
+      [
+        `import { appendFileSync } from 'node:fs'`,
+        `import { createHandler, type KafkaMessage } from ${JSON.stringify(entry)}`,
+        `interface Sample { readonly index: number }`,
+        `export async function record(message: KafkaMessage<Sample>): Promise<void> {`,
+        `  appendFileSync(${JSON.stringify(seenFile)}, JSON.stringify({ offset: message.offset, index: message.value.index }) + '\\n')`,
+        `}`,
+        `export const handler = createHandler<Sample>({ process: record })`,
+      ].join('\n'),
+    )
+
+    // Act
+    const result = await lkc(
+      ['run', '--handler', join(folder, 'my-handler.ts')],
+      consumerEnv(topic, { LOG_LEVEL: 'INFO' }),
+    )
+
+    // Assess: its processor saw every message; the terminal logger printed the summary.
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain(`Run summary: 5 message(s) from ${topic}`)
+    expect(result.stderr).not.toContain('Processed message')
+    const seen = readFileSync(seenFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { index: number })
+    expect(seen.map((item) => item.index).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4])
+  })
+
+  it('run --handler: names the file and the fix when it is missing or exports no handler', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lkc-handler-'))
+    writeFileSync(join(folder, 'nothing.ts'), 'export const processor = 1\n')
+    const env = consumerEnv('any-topic')
+
+    const missing = await lkc(['run', '--handler', join(folder, 'absent.ts')], env)
+    const empty = await lkc(['run', '--handler', join(folder, 'nothing.ts')], env)
+
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('absent.ts: no such file')
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toContain('exports no `handler` function (it exports processor)')
   })
 
   it('run: exits 1 and says which message failed when one is not JSON', async () => {

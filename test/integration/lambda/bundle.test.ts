@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleLambda } from '../../../scripts/build-lambda.ts'
 import { consumerEnv, freshTopic, numberedMessages, produce, storedItems } from '../../support/services.ts'
 
-type HandlerModule = typeof import('../../../src/lambda/handler.ts')
+type HandlerModule = typeof import('../../../src/lambda/default-handler.ts')
 
 let directory: string
 let bundled: HandlerModule

@@ -8,6 +8,16 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { consumerEnv, freshTopic, numberedMessages, produce } from '../../support/services.ts'
 
+function metricNamesIn(lines: Array<Record<string, unknown>>): string[] {
+  return lines
+    .filter((line) => '_aws' in line)
+    .flatMap((line) =>
+      (
+        line._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }
+      ).CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
+    )
+}
+
 function invokeTwiceAsLambda(env: Record<string, string>): Promise<Array<Record<string, unknown>>> {
   return new Promise((done, fail) => {
     execFile(
@@ -33,7 +43,7 @@ describe("the function's logs and metrics in Lambda", () => {
     await produce(topic, numberedMessages(6, 2))
 
     const lines = await invokeTwiceAsLambda({
-      ...consumerEnv(topic, { LOG_LEVEL: 'INFO' }),
+      ...consumerEnv(topic, { LOG_LEVEL: 'INFO', DETAILED_METRICS: 'true', PARTITION_LAG_METRICS: 'true' }),
       // What Lambda sets for an on-demand function.
       AWS_LAMBDA_FUNCTION_NAME: 'kafka-consumer-lambda',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
@@ -58,11 +68,7 @@ describe("the function's logs and metrics in Lambda", () => {
     })
 
     const metricDocuments = lines.filter((line) => '_aws' in line)
-    const metricNames = metricDocuments.flatMap((line) =>
-      (
-        line._aws as { CloudWatchMetrics: Array<{ Metrics: Array<{ Name: string }> }> }
-      ).CloudWatchMetrics.flatMap((set) => set.Metrics.map((metric) => metric.Name)),
-    )
+    const metricNames = metricNamesIn(lines)
     for (const name of ['MessagesProcessed', 'RunDuration', 'RunSucceeded', 'MaxOffsetLag', 'OffsetLag']) {
       expect(metricNames).toContain(name)
     }
@@ -71,6 +77,26 @@ describe("the function's logs and metrics in Lambda", () => {
     expect(metricDocuments.filter((line) => 'OffsetLag' in line).map((line) => line.partition)).toEqual(
       expect.arrayContaining(['0', '1']),
     )
+  })
+
+  it('publishes by default only the lag, every run, under the service POWERTOOLS_SERVICE_NAME names', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(4, 2))
+
+    const lines = await invokeTwiceAsLambda({
+      ...consumerEnv(topic, { LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: 'orders-consumer' }),
+      AWS_LAMBDA_FUNCTION_NAME: 'kafka-consumer-lambda',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'us-east-1',
+    })
+
+    // Processed counts, duration and success are in Lambda's free metrics and the summary line.
+    expect(metricNamesIn(lines)).toEqual(['MaxOffsetLag', 'MaxOffsetLag'])
+    expect(lines.filter((line) => '_aws' in line)).toEqual([
+      expect.objectContaining({ MaxOffsetLag: 0, service: 'orders-consumer', topic }),
+      expect.objectContaining({ MaxOffsetLag: 0, service: 'orders-consumer', topic }),
+    ])
+    expect(lines.find((line) => line.message === 'Run summary')).toMatchObject({ service: 'orders-consumer' })
   })
 
   it('publishes no metrics with PUBLISH_METRICS=false (the stack without monitoring)', async () => {

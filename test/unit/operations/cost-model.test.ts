@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { estimateMonthlyCost, formatCost, totalOf } from '../../../src/operations/cost-model.ts'
+import {
+  customMetricsOf,
+  estimateMonthlyCost,
+  formatCost,
+  stackMonitoringOf,
+  totalOf,
+} from '../../../src/operations/cost-model.ts'
 
 const everyMinute = {
   invocationsPerMonth: 43_200,
@@ -38,9 +44,32 @@ describe('estimateMonthlyCost', () => {
 
     expect(lines.at(-1)).toEqual({
       service: 'CloudWatch metrics, dashboard, alarms',
-      usage: '8 custom metrics, 1 dashboard, 5 alarms',
+      usage: '8 custom metrics, 1 dashboard, 5 alarm metrics',
       monthlyUsd: 8 * 0.3 + 3 + 5 * 0.1,
     })
+  })
+
+  it('counts the metrics the consumer publishes and the alarms the construct makes', () => {
+    expect(customMetricsOf({ partitions: 3, partitionLag: false, detailed: false })).toBe(2)
+    expect(customMetricsOf({ partitions: 3, partitionLag: true, detailed: true })).toBe(11)
+    expect(stackMonitoringOf()).toEqual({ dashboards: 0, alarmMetrics: 6 })
+    expect(stackMonitoringOf({ shards: 2, dashboard: true })).toEqual({ dashboards: 1, alarmMetrics: 10 })
+  })
+
+  it("stays within $1.50 a month with the alarms on, for the seed's workload when idle", () => {
+    const lines = estimateMonthlyCost({
+      ...everyMinute,
+      durationMs: 8,
+      readUnitsPerInvocation: 1,
+      writeUnitsPerInvocation: 0,
+      logBytesPerInvocation: 1700,
+      monitoring: {
+        customMetrics: customMetricsOf({ partitions: 3, partitionLag: false, detailed: false }),
+        ...stackMonitoringOf(),
+      },
+    })
+    expect(totalOf(lines)).toBeLessThanOrEqual(1.5)
+    expect(totalOf(lines)).toBeGreaterThan(1)
   })
 
   it('adds the optional pieces only when asked, and totals every line', () => {

@@ -1,6 +1,6 @@
 /**
- * Bundle stand-in for `ajv` (and `ajv-draft-04`, `ajv/dist/2020.js`), used only in the Lambda
- * bundle (scripts/build-lambda.ts). @platformatic/kafka compiles some 40 JSON schemas for its
+ * Bundle stand-in for `ajv` (and `ajv-draft-04`, `ajv/dist/2020.js`), used only in the Kafka
+ * client's bundles (the layer's, ../build-kafka-client-layer.ts, and the self-contained one). @platformatic/kafka compiles some 40 JSON schemas for its
  * option validation when it is imported: about half of the bundle's import time, measured
  * with `node --cpu-prof` (bench/README.md). It validates options only with `strict: true`,
  * which this project never sets, except the group options once per consumer, which are
