@@ -15,10 +15,10 @@
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { deadLetterOf } from '../dead-letters/dead-letter.ts'
 import { messageOf } from '../errors.ts'
+import type { FetchedRecord, Logger, Metrics } from '../ports.ts'
 import { decodeMessage } from '../processing/decode.ts'
 import { MessageDecodeError } from '../processing/errors.ts'
 import type { KafkaMessage, Processor } from '../processing/message.ts'
-import type { FetchedRecord, Logger, Metrics } from './ports.ts'
 
 export interface ProcessingPolicy {
   /** Processor calls per message before it is dead-lettered; 1 means no retry. */

@@ -14,7 +14,7 @@
  * costs one fetch, never a wrong record. One fetch at a time is in flight, as the brokers'
  * fetch sessions require.
  */
-import type { FetchedPartition, FetchRequest, KafkaSource } from './ports.ts'
+import type { FetchedPartition, FetchRequest, KafkaSource } from '../ports.ts'
 
 export interface ReadAheadOptions {
   /** True once the run must not start anything new (deadline, Ctrl-C). */

@@ -3,7 +3,7 @@
  *   take the lease -> read the stored offsets -> fetch from offset + 1 -> decode and process
  *   each message (dead-lettering the ones that cannot be) -> save the new offsets -> release.
  * Pure logic: Kafka, DynamoDB, the dead-letter destination and the logs are reached through
- * the interfaces in `ports.ts`.
+ * the interfaces in `src/ports.ts`.
  *
  * Guarantees kept here:
  * - one run at a time per `consumer_id`: a run that finds the lease held returns at once;
@@ -19,6 +19,16 @@
 import { randomUUID } from 'node:crypto'
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
+import type {
+  FetchedPartition,
+  KafkaSource,
+  Logger,
+  Metrics,
+  OffsetStore,
+  OffsetWrite,
+  PartitionWatermarks,
+  RunLease,
+} from '../ports.ts'
 import type { Processor } from '../processing/message.ts'
 import {
   DEFAULT_PROCESSING_POLICY,
@@ -29,16 +39,6 @@ import {
 } from './deliver-records.ts'
 import { OffsetOutOfRangeError } from './errors.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
-import type {
-  FetchedPartition,
-  KafkaSource,
-  Logger,
-  Metrics,
-  OffsetStore,
-  OffsetWrite,
-  PartitionWatermarks,
-  RunLease,
-} from './ports.ts'
 import { ReadAhead, roundShare } from './read-ahead.ts'
 import { ownedPartitions, type Shard } from './shards.ts'
 

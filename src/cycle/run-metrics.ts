@@ -5,7 +5,7 @@
  * Counters raised during the run (MessagesProcessed, MessagesDeadLettered, LeaseHeld,
  * ProcessingRetries, OffsetOutOfRange, ...) are counted by the cycle itself.
  */
-import type { Metrics } from './ports.ts'
+import type { Metrics } from '../ports.ts'
 import type { CycleSummary } from './run-cycle.ts'
 
 export interface RunMetricsOptions {

@@ -1,6 +1,6 @@
 /** The cycle's `Logger` on Powertools Logger: structured JSON lines in CloudWatch Logs. */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
-import type { LogAttributes, Logger } from '../cycle/ports.ts'
+import type { LogAttributes, Logger } from '../ports.ts'
 
 export function createPowertoolsLogger(level: string, serviceName = 'kafka-consumer-lambda') {
   const powertools = new PowertoolsLogger({ serviceName, logLevel: level as 'INFO' })

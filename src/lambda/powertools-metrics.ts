@@ -5,7 +5,7 @@
  * extra dimensions (the lag of one partition) is its own document, written when measured.
  */
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics'
-import type { Metrics } from '../cycle/ports.ts'
+import type { Metrics } from '../ports.ts'
 
 export const METRICS_NAMESPACE = 'LambdaKafkaConsumer'
 /** The `service` dimension of every metric (the dashboard and alarms select on it). */
