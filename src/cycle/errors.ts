@@ -1,5 +1,5 @@
 import { LambdaKafkaConsumerError } from '../errors.ts'
-import type { CycleSummary } from './run-cycle.ts'
+import type { CycleSummary } from './types.ts'
 
 /**
  * Messages failed: each could be neither processed nor dead-lettered, so its partition

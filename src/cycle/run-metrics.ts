@@ -6,7 +6,7 @@
  * ProcessingRetries, OffsetOutOfRange, ...) are counted by the cycle itself.
  */
 import type { Metrics } from '../ports.ts'
-import type { CycleSummary } from './run-cycle.ts'
+import type { CycleSummary } from './types.ts'
 
 export interface RunMetricsOptions {
   /** One metric per partition: what a per-partition lag graph needs; each is a custom metric billed monthly. */
