@@ -65,6 +65,36 @@ export class OffsetOutOfRangeError extends LambdaKafkaConsumerError {
 }
 
 /**
+ * A processor call (one message, or one batch) that had not settled within
+ * PROCESSING_TIMEOUT_MS. It counts as a failed attempt: the message is tried again, then
+ * dead-lettered. The call is abandoned, not cancelled: whatever it was doing may still
+ * complete in the background (at-least-once).
+ */
+export class ProcessingTimeoutError extends LambdaKafkaConsumerError {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly timeoutMs: number
+
+  constructor(topic: string, partition: number, offset: number, timeoutMs: number, messages = 1) {
+    const what =
+      messages === 1
+        ? `message ${topic}/${partition} at offset ${offset}`
+        : `a batch of ${messages} messages of ${topic}/${partition} from offset ${offset}`
+    super(
+      `The processor did not finish ${what} within PROCESSING_TIMEOUT_MS (${timeoutMs} ms). The call was ` +
+        'abandoned and counts as a failed attempt; it may still complete in the background. Bound the ' +
+        "processor's own calls (timeouts on its clients), or raise PROCESSING_TIMEOUT_MS if it is just slow.",
+      { retriable: true },
+    )
+    this.topic = topic
+    this.partition = partition
+    this.offset = offset
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/**
  * The error an invocation ends with, if any: Kafka or the final save failing, failed messages,
  * or offset conflicts. A run that found the lease held ends without one.
  */

@@ -155,7 +155,11 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           deadline: Date.now() + remainingMs - marginMs,
           offsetOutOfRange: config.offsetOutOfRangePolicy,
           checkpoint: { everyMessages: config.checkpointEveryMessages, everyMs: config.checkpointEveryMs },
-          processing: { attempts: config.processingAttempts, retryDelayMs: config.processingRetryDelayMs },
+          processing: {
+            attempts: config.processingAttempts,
+            retryDelayMs: config.processingRetryDelayMs,
+            timeoutMs: config.processingTimeoutMs,
+          },
           // Unique per invocation, and says which one holds the lease when another finds it held.
           lease: {
             owner: `${context.awsRequestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
