@@ -2,33 +2,40 @@
  * One invocation, as the seed's data flow draws it, inside a run lease:
  *   take the lease -> read the stored offsets -> fetch from offset + 1 -> decode and process
  *   each message (dead-lettering the ones that cannot be) -> save the new offsets -> release.
- * Pure logic: Kafka, DynamoDB, the dead-letter destination and the logs are reached through
- * the interfaces in `src/ports.ts`.
+ * The loop lives here; where each partition starts is partition-state.ts, what each has in
+ * hand and what is fetched next is partition-feed.ts, the saves are checkpoints.ts, and one
+ * batch's messages are delivered by deliver-records.ts. Pure logic: Kafka, DynamoDB, the
+ * dead-letter destination and the logs are reached through the interfaces in `src/ports.ts`.
+ *
+ * Partitions are processed side by side (up to PARTITION_CONCURRENCY at once), each one
+ * strictly in offset order, one message or batch at a time; fetch rounds go one at a time.
  *
  * Guarantees kept here:
  * - one run at a time per `consumer_id`: a run that finds the lease held returns at once;
  * - a partition never skips a message: each one is processed or dead-lettered before its
  *   offset counts as done; one that can be neither stops its partition just before it;
- * - offsets only move forward, only for partitions that moved, and only from the value this
- *   run read (a conditional write), even if the lease was lost;
+ * - offsets only move forward, only for partitions that moved, only to the last message done
+ *   with (never past one still in flight), and only from the value this run read (a
+ *   conditional write), even if the lease was lost;
  * - offsets are checkpointed every N messages or T ms, so a run killed outright repeats at
- *   most one checkpoint's worth;
- * - the run stops at `maxMessages`, at the end of every partition (the last stable offset), or
- *   at the deadline, whichever comes first, and saves what it did even when Kafka fails.
+ *   most about two checkpoints' worth;
+ * - the run stops at `maxMessages` (counted across all partitions), at the end of every
+ *   partition (the last stable offset), or at the deadline, whichever comes first, and saves
+ *   what it did even when Kafka fails.
  */
 import { randomUUID } from 'node:crypto'
 import { messageOf } from '../errors.ts'
-import type { FetchedPartition, Metrics } from '../ports.ts'
+import type { FetchedPartition, FetchRequest, Metrics } from '../ports.ts'
 import { Checkpoints, isRetriable } from './checkpoints.ts'
 import { DEFAULT_PROCESSING_POLICY, deliverRecords, type Outcome } from './deliver-records.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
+import { type Batch, PartitionFeed } from './partition-feed.ts'
 import {
   initialState,
   type PartitionState,
   type PartitionStateContext,
   resolveOutOfRange,
 } from './partition-state.ts'
-import { ReadAhead, roundShare } from './read-ahead.ts'
 import { ownedPartitions } from './shards.ts'
 import type { CycleDependencies, CycleOptions, CycleSummary, StopReason } from './types.ts'
 
@@ -102,10 +109,16 @@ class CycleRun {
   #deadLettered = 0
   #stopReason: StopReason = 'caught-up'
   #error: unknown
-  /** A retry did not fit before the deadline. */
-  #outOfTime = false
-  /** The next fetch round, on its way while this one is processed (see read-ahead.ts). */
-  #readAhead: ReadAhead | undefined
+  /** What each partition has in hand, and what is fetched next (see partition-feed.ts). */
+  #feed: PartitionFeed | undefined
+  /** PARTITION_CONCURRENCY: batches delivered at once, each of a different partition. */
+  readonly #concurrency: number
+  #delivering = 0
+  #startsScheduled = false
+  /** The loop, waiting for a batch to be done with. */
+  #waiting: Array<() => void> = []
+  /** The last fetch asked for; one abandoned at the deadline is settled before the save. */
+  #inFlight: Promise<unknown> | undefined
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -114,6 +127,7 @@ class CycleRun {
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
     this.#metrics = deps.metrics ?? { count: () => {}, measure: () => {} }
     this.#startedAt = this.#clock()
+    this.#concurrency = Math.max(1, options.partitionConcurrency ?? Number.POSITIVE_INFINITY)
     this.#stateContext = {
       topic: options.topic,
       startPosition: options.startPosition,
@@ -194,32 +208,39 @@ class CycleRun {
     return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
   }
 
-  /** 2 and 3. Fetch rounds across every partition, each partition's messages delivered in order. */
+  /**
+   * 2 and 3. Fetch rounds, one at a time, while the partitions' batches are delivered side by
+   * side (at most PARTITION_CONCURRENCY at once), each partition's in offset order, one batch
+   * after the other. The loop fetches for the partitions ready for more (see partition-feed.ts)
+   * and otherwise waits for a batch to be done with.
+   */
   async consume(): Promise<void> {
     const { logger } = this.#deps
-    const { topic, maxMessages } = this.#options
+    const { topic } = this.#options
+    const feed = new PartitionFeed(this.#states, {
+      maxMessages: this.#options.maxMessages,
+      done: () => this.#done(),
+      concurrency: this.#concurrency,
+    })
+    this.#feed = feed
     let idleRounds = 0
-    let round = 0
     let kafkaFailures = 0
     try {
       for (;;) {
-        const active = this.#states.filter((state) => !state.halted && state.position < state.endOffset)
-        if (active.length === 0) break
-        if (this.#done() >= maxMessages) {
-          this.#stopReason = 'max-messages'
-          break
-        }
         const cause = this.#stopCause()
         if (cause !== undefined) {
-          this.#stopReason = cause
+          this.#stop(cause)
           break
         }
-        // Rotate the request order so no partition is always last in a size-limited response.
-        const shift = round++ % active.length
-        const ordered = [...active.slice(shift), ...active.slice(0, shift)]
+        const round = feed.nextRound()
+        if (round === undefined) {
+          if (!this.#busy()) break
+          await this.#batchDone()
+          continue
+        }
         let fetched: FetchedPartition[] | 'deadline'
         try {
-          fetched = await this.#fetchBeforeDeadline(ordered)
+          fetched = await this.#fetchBeforeDeadline(round.requests)
           kafkaFailures = 0
         } catch (error) {
           const delayMs = KAFKA_RETRY_DELAYS_MS[kafkaFailures++]
@@ -236,39 +257,29 @@ class CycleRun {
             retryInMs: delayMs,
             error: messageOf(error),
           })
+          // What was fetched before is delivered first, so the save before the wait keeps it.
+          await this.#idle()
           await this.#checkpoints.now()
           await this.#sleep(delayMs)
           continue
         }
         if (fetched === 'deadline') {
-          this.#stopReason = 'deadline'
+          this.#stop('deadline')
           break
         }
-        const byPartition = new Map(fetched.map((response) => [response.partition, response]))
-        const share = roundShare(
-          maxMessages - this.#done(),
-          ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
-          fetched,
-        )
-        let progressed = false
-        for (const state of ordered) {
-          const response = byPartition.get(state.partition)
-          if (response === undefined) continue
-          const before = state.position
-          await this.#consumePartition(state, response, Math.min(share, maxMessages - this.#done()))
-          if (state.position !== before || state.halted) progressed = true
-          if (this.#stopCause() !== undefined) break
-        }
-        this.#reportProgress()
-        idleRounds = progressed ? 0 : idleRounds + 1
-        if (idleRounds >= MAX_IDLE_ROUNDS) {
+        if (feed.receive(round, fetched)) {
+          idleRounds = 0
+          this.#scheduleStarts()
+        } else if (this.#busy()) {
+          // Nothing for these partitions just now; others are busy: ask again once one moved on.
+          await this.#batchDone()
+        } else if (++idleRounds >= MAX_IDLE_ROUNDS) {
           logger.warn('Fetches returned nothing although the broker reports more messages; ending the run', {
             topic,
-            partitions: active.map((state) => ({
-              partition: state.partition,
-              position: state.position,
-              endOffset: state.endOffset,
-            })),
+            partitions: round.requests.map((request) => {
+              const state = this.#stateOf(request.partition)
+              return { partition: request.partition, position: state.position, endOffset: state.endOffset }
+            }),
           })
           break
         }
@@ -282,11 +293,16 @@ class CycleRun {
         error: messageOf(error),
       })
     }
+    // Stopped: what was read ahead is left for the next run. Otherwise what is in hand is delivered.
+    if (this.#stopCause() !== undefined) feed.dropQueued()
+    await this.#idle()
+    const behind = this.#states.some((state) => !state.halted && state.position < state.endOffset)
+    if (behind && this.#done() >= this.#options.maxMessages) this.#stop('max-messages')
   }
 
   /** 4. The final save, with retries; a failure is reported in the summary, not thrown. */
   async saveOffsets(): Promise<void> {
-    await this.#settleReadAhead()
+    await this.#settleFetch()
     try {
       await this.#checkpoints.save()
     } catch (error) {
@@ -335,26 +351,30 @@ class CycleRun {
     return this.#count + this.#deadLettered
   }
 
+  /** The first reason the run stopped for is the one it reports. */
+  #stop(reason: StopReason): void {
+    if (this.#stopReason === 'caught-up') this.#stopReason = reason
+  }
+
   /** Why the run must stop taking messages now, if it must. */
   #stopCause(): StopReason | undefined {
     if (this.#checkpoints.failure !== undefined) return 'offset-store-error'
     // Asked before every message: one clock read serves both the lease and the deadline.
     const now = this.#clock()
     if (this.#keeper !== undefined && this.#keeper.lostAt(now) !== undefined) return 'lease-lost'
-    if (this.#outOfTime || now >= this.#options.deadline) return 'deadline'
+    if (now >= this.#options.deadline) return 'deadline'
     if (this.#options.shouldStop?.() === true) return 'stopped'
     return undefined
   }
 
+  #stateOf(partition: number): PartitionState {
+    return this.#states.find((state) => state.partition === partition)!
+  }
+
   /** A fetch still unanswered at the deadline is abandoned: the time left is for saving. */
-  async #fetchBeforeDeadline(ordered: readonly PartitionState[]): Promise<FetchedPartition[] | 'deadline'> {
-    this.#readAhead ??= new ReadAhead(this.#deps.source, this.#options.topic, {
-      shouldStop: () => this.#stopCause() !== undefined,
-    })
-    const pending = this.#readAhead.fetch(
-      ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
-      { messages: this.#options.maxMessages - this.#done() },
-    )
+  async #fetchBeforeDeadline(requests: readonly FetchRequest[]): Promise<FetchedPartition[] | 'deadline'> {
+    const pending = this.#deps.source.fetch(this.#options.topic, requests)
+    this.#inFlight = pending
     const remainingMs = this.#options.deadline - this.#clock()
     if (!Number.isFinite(remainingMs)) return pending
     // An abandoned fetch may still fail later; that must not become an unhandled rejection.
@@ -371,11 +391,14 @@ class CycleRun {
   }
 
   /**
-   * Lets a fetch read ahead finish before saving, so none outlives the run (the next
-   * invocation's fetch session would trip on it); never past the deadline, which is for saving.
+   * Lets a fetch abandoned at the deadline finish before saving, so none outlives the run (the
+   * next invocation's fetch session would trip on it); never past the deadline, which is for saving.
    */
-  async #settleReadAhead(): Promise<void> {
-    const settling = this.#readAhead?.settle()
+  async #settleFetch(): Promise<void> {
+    const settling = this.#inFlight?.then(
+      () => {},
+      () => {},
+    )
     if (settling === undefined) return
     const remainingMs = this.#options.deadline - this.#clock()
     if (!Number.isFinite(remainingMs)) return settling
@@ -389,15 +412,81 @@ class CycleRun {
     clearTimeout(timer)
   }
 
-  async #consumePartition(state: PartitionState, response: FetchedPartition, budget: number): Promise<void> {
+  /** Batches being delivered, or fetched and waiting to be. */
+  #busy(): boolean {
+    return this.#delivering > 0 || (this.#feed?.inHand ?? 0) > 0
+  }
+
+  /** Resolves once a batch is done with (at once when none is in hand). */
+  #batchDone(): Promise<void> {
+    if (!this.#busy()) return Promise.resolve()
+    this.#scheduleStarts()
+    return new Promise((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Resolves once every batch in hand is done with. */
+  async #idle(): Promise<void> {
+    while (this.#busy()) await this.#batchDone()
+  }
+
+  /**
+   * Batches start on the next turn of the event loop, not at once: a fetch just asked for
+   * then gets on the wire before a synchronous processor holds the thread for a whole batch.
+   */
+  #scheduleStarts(): void {
+    if (this.#startsScheduled) return
+    this.#startsScheduled = true
+    setImmediate(() => {
+      this.#startsScheduled = false
+      this.#startBatches()
+    })
+  }
+
+  #startBatches(): void {
+    const feed = this.#feed
+    if (feed === undefined) return
+    while (this.#delivering < this.#concurrency) {
+      const batch = feed.start()
+      if (batch === undefined) return
+      this.#delivering++
+      this.#deliverBatch(batch).then(
+        (whole) => this.#finishBatch(batch, whole),
+        (error: unknown) => {
+          // Not a message failing (those are handled inside): a bug. Stop the partition where it is.
+          const state = this.#stateOf(batch.partition)
+          state.halted = true
+          state.failure ??= {
+            partition: state.partition,
+            offset: state.position,
+            reason: messageOf(error),
+            error,
+          }
+          this.#finishBatch(batch, false)
+        },
+      )
+    }
+  }
+
+  #finishBatch(batch: Batch, whole: boolean): void {
+    this.#delivering--
+    this.#feed?.finish(batch, whole)
+    this.#reportProgress()
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const resolve of waiting) resolve()
+    this.#scheduleStarts()
+  }
+
+  /** One partition's batch, in offset order; true when every record of its response was done with. */
+  async #deliverBatch(batch: Batch): Promise<boolean> {
     const { topic, consumerId } = this.#options
-    if (response.watermarks !== undefined) state.endOffset = response.watermarks.endOffset
+    const state = this.#stateOf(batch.partition)
+    const { response } = batch
     if (response.offsetOutOfRange) {
       resolveOutOfRange(state, response.watermarks, 'during the run', this.#stateContext)
-      return
+      return !state.halted
     }
-    const records = response.records.length <= budget ? response.records : response.records.slice(0, budget)
-    const result = await deliverRecords(records, {
+    const result = await deliverRecords(batch.records, {
       topic,
       consumerId,
       partition: state.partition,
@@ -410,9 +499,8 @@ class CycleRun {
       sleep: this.#sleep,
       deadline: this.#options.deadline,
       shouldStop: () => state.halted || this.#stopCause() !== undefined,
-      onDone: (offset, outcome) => this.#onDone(state, offset, outcome),
+      onDone: (offset, outcome) => this.#onDone(state, batch, offset, outcome),
     })
-    if (result.outOfTime) this.#outOfTime = true
     if (result.failure !== undefined) {
       const failure = result.failure
       state.halted = true
@@ -423,13 +511,22 @@ class CycleRun {
         offset: failure.offset,
         reason: failure.reason,
       })
+    } else if (result.outOfTime) {
+      // Its next attempt would end past the deadline: this partition is done for this run, and
+      // the message is left for the next one. The other partitions go on until the deadline.
+      state.halted = true
+      this.#stop('deadline')
+    } else if (!result.complete && !state.halted) {
+      const cause = this.#stopCause()
+      if (cause !== undefined) this.#stop(cause)
     }
     // Everything returned was done with: step over trailing control markers and aborted records too.
-    const everything = result.complete && records.length === response.records.length
-    if (everything && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
+    const whole = result.complete && !batch.cut
+    if (whole && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
+    return whole
   }
 
-  #onDone(state: PartitionState, offset: number, outcome: Outcome): Promise<void> | undefined {
+  #onDone(state: PartitionState, batch: Batch, offset: number, outcome: Outcome): Promise<void> | undefined {
     state.position = offset + 1
     if (outcome === 'processed') {
       state.count++
@@ -438,6 +535,7 @@ class CycleRun {
       state.deadLettered++
       this.#deadLettered++
     }
+    this.#feed?.spent(batch)
     return this.#checkpoints.done()
   }
 }

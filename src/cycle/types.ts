@@ -42,6 +42,11 @@ export interface CycleOptions {
   readonly lease?: { readonly owner: string; readonly durationMs: number }
   /** Consume only this shard's partitions (SHARD_COUNT, SHARD_INDEX); default: all of them. */
   readonly shard?: Shard
+  /**
+   * How many partitions are delivered at once (PARTITION_CONCURRENCY), each in offset order,
+   * one message or batch at a time. Default: every partition with data.
+   */
+  readonly partitionConcurrency?: number
 }
 
 export interface CycleDependencies {
@@ -58,7 +63,7 @@ export interface CycleDependencies {
   readonly clock?: () => number
   /** Waits between retries; `setTimeout` unless a test drives time. */
   readonly sleep?: (ms: number) => Promise<void>
-  /** Told after each fetch round how far the run is (`lkc run` draws a progress bar from it). */
+  /** Told after each batch how far the run is (`lkc run` draws a progress bar from it). */
   readonly progress?: (progress: CycleProgress) => void
 }
 

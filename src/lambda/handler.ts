@@ -166,6 +166,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
             durationMs: config.leaseDurationMs,
           },
           shard: { count: config.shardCount, index: config.shardIndex },
+          partitionConcurrency: config.partitionConcurrency,
           ...(options.shouldStop && { shouldStop: options.shouldStop }),
         },
       )
