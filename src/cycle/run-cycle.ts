@@ -260,6 +260,8 @@ class CycleRun {
           // What was fetched before is delivered first, so the save before the wait keeps it.
           await this.#idle()
           await this.#checkpoints.now()
+          // Delivering it took time: the wait must still end before the deadline.
+          if (this.#clock() + delayMs >= this.#options.deadline) throw error
           await this.#sleep(delayMs)
           continue
         }
