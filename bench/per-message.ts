@@ -13,7 +13,7 @@ import {
   type DeliveryContext,
   deliverRecords,
 } from '../src/cycle/deliver-records.ts'
-import type { FetchedRecord, Logger, Metrics } from '../src/cycle/ports.ts'
+import type { FetchedRecord, Logger, Metrics } from '../src/ports.ts'
 import { decodeMessage } from '../src/processing/decode.ts'
 import { jsonPayload } from './payloads.ts'
 

@@ -13,9 +13,13 @@
  */
 
 export { ConfigError, type ConfigProblem } from './config/errors.ts'
-export { MessagesFailedError, OffsetConflictError, OffsetOutOfRangeError } from './cycle/errors.ts'
+export {
+  MessagesFailedError,
+  OffsetConflictError,
+  OffsetOutOfRangeError,
+  ProcessingTimeoutError,
+} from './cycle/errors.ts'
 
-export type { Logger, Metrics } from './cycle/ports.ts'
 export { DeadLetterTooLargeError, DeadLetterWriteError } from './dead-letters/errors.ts'
 export { type ErrorDetails, LambdaKafkaConsumerError } from './errors.ts'
 export {
@@ -35,5 +39,6 @@ export {
   type RunReport,
 } from './lambda/handler.ts'
 export { OffsetStoreError } from './offsets/errors.ts'
+export type { Logger, Metrics } from './ports.ts'
 export { type DecodeFailureKind, MessageDecodeError } from './processing/errors.ts'
 export type { KafkaMessage, ProcessBatch, ProcessMessage, Processor } from './processing/message.ts'

@@ -2,8 +2,9 @@
  * The cycle's `Logger` for a terminal: one readable line per event, coloured when the
  * output is a TTY. A run's summary is drawn as a short table instead of a JSON blob.
  */
-import type { LogAttributes, Logger } from '../cycle/ports.ts'
+
 import type { PartitionSummary } from '../cycle/run-cycle.ts'
+import type { LogAttributes, Logger } from '../ports.ts'
 
 export type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
 const ORDER: Record<Level, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 }

@@ -142,6 +142,14 @@ export const settings = {
     expected: 'a whole number from 0 to SHARD_COUNT - 1',
     schema: integer(0, 999),
   }),
+  partitionConcurrency: setting({
+    key: 'PARTITION_CONCURRENCY',
+    description:
+      'How many partitions are processed at the same time. Each partition still goes one message (or one batch) at a time, in offset order; this many partitions go side by side, so a processor that waits on I/O (a database write, an HTTP call) is called for several partitions at once. The default lets every partition with data go at once, up to 32. 1: one partition after another (a processor that must never run twice at once).',
+    defaultValue: '32',
+    expected: 'a whole number from 1 to 1000',
+    schema: integer(1, 1000),
+  }),
   startPosition: setting({
     key: 'START_POSITION',
     description:
@@ -198,6 +206,14 @@ export const settings = {
     expected: 'a whole number of milliseconds from 0 to 60000',
     schema: integer(0, 60_000),
   }),
+  processingTimeoutMs: setting({
+    key: 'PROCESSING_TIMEOUT_MS',
+    description:
+      "How long one processor call (a message, or a batch) may take. A call still running then counts as a failed attempt: the message is tried again, then dead-lettered. The call is abandoned, not cancelled: what it was doing may still complete in the background (at-least-once; make the processor idempotent). Never past the run's deadline: a call still running there leaves its message for the next run, so keep PROCESSING_ATTEMPTS times this well inside the function's timeout (the default: 3 x 30 s in a 5-minute function). A processor that returns no promise cannot be interrupted.",
+    defaultValue: '30000',
+    expected: 'a whole number of milliseconds from 10 to 900000',
+    schema: integer(10, 900_000),
+  }),
   deadLetterQueueUrl: setting({
     key: 'DEAD_LETTER_QUEUE_URL',
     description:
@@ -231,7 +247,7 @@ export const settings = {
   fetchMaxBytes: setting({
     key: 'FETCH_MAX_BYTES',
     description:
-      'The most bytes one fetch request returns from one broker; bounds memory (two fetches are in flight at once: one processed, the next read ahead).',
+      'The most bytes one fetch request returns from one broker; bounds memory (each partition holds at most two fetched batches: one processed, the next read ahead).',
     defaultValue: '2097152',
     expected: 'a whole number of bytes from 1024 to 268435456',
     schema: integer(1024, 268_435_456),

@@ -15,16 +15,23 @@
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { deadLetterOf } from '../dead-letters/dead-letter.ts'
 import { messageOf } from '../errors.ts'
+import type { FetchedRecord, Logger, Metrics } from '../ports.ts'
 import { decodeMessage } from '../processing/decode.ts'
 import { MessageDecodeError } from '../processing/errors.ts'
 import type { KafkaMessage, Processor } from '../processing/message.ts'
-import type { FetchedRecord, Logger, Metrics } from './ports.ts'
+import { ProcessingTimeoutError } from './errors.ts'
 
 export interface ProcessingPolicy {
   /** Processor calls per message before it is dead-lettered; 1 means no retry. */
   readonly attempts: number
   /** The wait before the second call; it doubles for each call after, up to `MAX_RETRY_DELAY_MS`. */
   readonly retryDelayMs: number
+  /**
+   * A call (one message or one batch) not settled after this long is a failed attempt
+   * (PROCESSING_TIMEOUT_MS); default: no limit but the deadline. Calls that return no promise
+   * are never timed: a synchronous call cannot be interrupted.
+   */
+  readonly timeoutMs?: number
 }
 
 export const DEFAULT_PROCESSING_POLICY: ProcessingPolicy = { attempts: 3, retryDelayMs: 200 }
@@ -118,7 +125,13 @@ async function deliverInBatches(
     }
     if (batch.length > 0) {
       const first = batch[0]!.record.offset
-      const attempt = await withRetries(() => processBatch(batch.map((item) => item.message)), first, context)
+      const attempt = await withRetries(
+        () => processBatch(batch.map((item) => item.message)),
+        first,
+        context,
+        undefined,
+        batch.length,
+      )
       if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
       if (attempt.status === 'ok') {
         for (const { record } of batch) await context.onDone(record.offset, 'processed')
@@ -185,8 +198,9 @@ async function finishProcessing(
   context: DeliveryContext,
 ): Promise<DeliveryResult | undefined> {
   try {
-    await result
+    await withinTime(result, record.offset, 1, context)
   } catch (error) {
+    if (error === OUT_OF_TIME) return leftForNextRun(record.offset, context)
     return retryOrDeadLetter(record, message, call, context, { error })
   }
   await context.onDone(record.offset, 'processed')
@@ -225,21 +239,32 @@ type Attempt =
   | { readonly status: 'deferred'; readonly outOfTime: boolean }
   | { readonly status: 'failed'; readonly error: unknown; readonly attempts: number }
 
-/** Calls with retries; `first`: the first call was already made, and failed with this. */
+/**
+ * Calls with retries; `first`: the first call was already made, and failed with this.
+ * `messages`: how many the call covers (a batch), for the timeout's error.
+ */
 async function withRetries(
   call: () => Promise<void> | void,
   offset: number,
   context: DeliveryContext,
   first?: { readonly error: unknown },
+  messages = 1,
 ): Promise<Attempt> {
   const { attempts, retryDelayMs } = context.policy
   const position = { topic: context.topic, partition: context.partition, offset }
+  let previous: unknown = first?.error
   for (let attempt = 1; ; attempt++) {
     try {
       if (attempt === 1 && first !== undefined) throw first.error
-      await call()
+      const result = call()
+      if (result !== undefined) await withinTime(result, offset, messages, context)
       return { status: 'ok' }
     } catch (error) {
+      if (error === OUT_OF_TIME) {
+        leftForNextRun(offset, context, previous)
+        return { status: 'deferred', outOfTime: true }
+      }
+      previous = error
       if (attempt >= attempts) return { status: 'failed', error, attempts: attempt }
       const delayMs = Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** (attempt - 1))
       const outOfTime = context.clock() + delayMs >= context.deadline
@@ -248,6 +273,7 @@ async function withRetries(
           ...position,
           attempt,
           error: messageOf(error),
+          ...(error instanceof ProcessingTimeoutError && { fix: HANGING_FIX }),
         })
         return { status: 'deferred', outOfTime }
       }
@@ -262,6 +288,64 @@ async function withRetries(
       await context.sleep(delayMs)
     }
   }
+}
+
+/** Rejects `withinTime` at the deadline: not a failure of the message, which is left for the next run. */
+const OUT_OF_TIME: unique symbol = Symbol('deadline')
+
+/**
+ * Waits for a processor call that returned a promise, at most `timeoutMs` (the attempt then
+ * fails with a `ProcessingTimeoutError`) and never past the deadline (it then rejects with
+ * `OUT_OF_TIME`). Either way the call itself is abandoned, not cancelled: it may still complete
+ * in the background, and the next attempt or the next message does not wait for it.
+ */
+function withinTime(
+  result: Promise<void>,
+  offset: number,
+  messages: number,
+  context: DeliveryContext,
+): Promise<void> {
+  const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
+  const boundMs = Math.min(timeoutMs, context.deadline - context.clock())
+  if (!Number.isFinite(boundMs)) return result
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => {
+        if (boundMs < timeoutMs) return reject(OUT_OF_TIME)
+        context.metrics.count('ProcessingTimeouts', 1)
+        reject(new ProcessingTimeoutError(context.topic, context.partition, offset, timeoutMs, messages))
+      },
+      Math.max(0, boundMs),
+    )
+    // Subscribing also keeps a late rejection of an abandoned call from going unhandled.
+    Promise.resolve(result).then(
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+/**
+ * A message whose every attempt times out is dead-lettered only if all its attempts fit in one
+ * run; otherwise each run leaves it for the next one, and its partition never gets past it.
+ */
+const HANGING_FIX =
+  'PROCESSING_ATTEMPTS x PROCESSING_TIMEOUT_MS must fit in one run, or a message the processor hangs on every time is never dead-lettered: lower PROCESSING_TIMEOUT_MS, or give the function a longer timeout'
+
+function leftForNextRun(offset: number, context: DeliveryContext, previous?: unknown): DeliveryResult {
+  context.logger.warn('Processor still running at the deadline; the next run tries the message again', {
+    topic: context.topic,
+    partition: context.partition,
+    offset,
+    ...(previous instanceof ProcessingTimeoutError && { error: messageOf(previous), fix: HANGING_FIX }),
+  })
+  return { complete: false, outOfTime: true }
 }
 
 async function deadLetter(

@@ -1,5 +1,5 @@
 import { LambdaKafkaConsumerError } from '../errors.ts'
-import type { CycleSummary } from './run-cycle.ts'
+import type { CycleSummary } from './types.ts'
 
 /**
  * Messages failed: each could be neither processed nor dead-lettered, so its partition
@@ -61,6 +61,36 @@ export class OffsetOutOfRangeError extends LambdaKafkaConsumerError {
     this.partition = partition
     this.offset = offset
     this.logStartOffset = logStartOffset
+  }
+}
+
+/**
+ * A processor call (one message, or one batch) that had not settled within
+ * PROCESSING_TIMEOUT_MS. It counts as a failed attempt: the message is tried again, then
+ * dead-lettered. The call is abandoned, not cancelled: whatever it was doing may still
+ * complete in the background (at-least-once).
+ */
+export class ProcessingTimeoutError extends LambdaKafkaConsumerError {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly timeoutMs: number
+
+  constructor(topic: string, partition: number, offset: number, timeoutMs: number, messages = 1) {
+    const what =
+      messages === 1
+        ? `message ${topic}/${partition} at offset ${offset}`
+        : `a batch of ${messages} messages of ${topic}/${partition} from offset ${offset}`
+    super(
+      `The processor did not finish ${what} within PROCESSING_TIMEOUT_MS (${timeoutMs} ms). The call was ` +
+        'abandoned and counts as a failed attempt; it may still complete in the background. Bound the ' +
+        "processor's own calls (timeouts on its clients), or raise PROCESSING_TIMEOUT_MS if it is just slow.",
+      { retriable: true },
+    )
+    this.topic = topic
+    this.partition = partition
+    this.offset = offset
+    this.timeoutMs = timeoutMs
   }
 }
 

@@ -6,7 +6,7 @@
  * that lost its lease cannot move an offset another run moved).
  */
 import { messageOf } from '../errors.ts'
-import type { LeaseAcquisition, Logger, RunLease } from './ports.ts'
+import type { LeaseAcquisition, Logger, RunLease } from '../ports.ts'
 
 export interface LeaseKeeperOptions {
   readonly owner: string

@@ -2,158 +2,62 @@
  * One invocation, as the seed's data flow draws it, inside a run lease:
  *   take the lease -> read the stored offsets -> fetch from offset + 1 -> decode and process
  *   each message (dead-lettering the ones that cannot be) -> save the new offsets -> release.
- * Pure logic: Kafka, DynamoDB, the dead-letter destination and the logs are reached through
- * the interfaces in `ports.ts`.
+ * The loop lives here; where each partition starts is partition-state.ts, what each has in
+ * hand and what is fetched next is partition-feed.ts, the saves are checkpoints.ts, and one
+ * batch's messages are delivered by deliver-records.ts. Pure logic: Kafka, DynamoDB, the
+ * dead-letter destination and the logs are reached through the interfaces in `src/ports.ts`.
+ *
+ * Partitions are processed side by side (up to PARTITION_CONCURRENCY at once), each one
+ * strictly in offset order, one message or batch at a time; fetch rounds go one at a time.
  *
  * Guarantees kept here:
  * - one run at a time per `consumer_id`: a run that finds the lease held returns at once;
  * - a partition never skips a message: each one is processed or dead-lettered before its
  *   offset counts as done; one that can be neither stops its partition just before it;
- * - offsets only move forward, only for partitions that moved, and only from the value this
- *   run read (a conditional write), even if the lease was lost;
+ * - offsets only move forward, only for partitions that moved, only to the last message done
+ *   with (never past one still in flight), and only from the value this run read (a
+ *   conditional write), even if the lease was lost;
  * - offsets are checkpointed every N messages or T ms, so a run killed outright repeats at
- *   most one checkpoint's worth;
- * - the run stops at `maxMessages`, at the end of every partition (the last stable offset), or
- *   at the deadline, whichever comes first, and saves what it did even when Kafka fails.
+ *   most about two checkpoints' worth;
+ * - the run stops at `maxMessages` (counted across all partitions), at the end of every
+ *   partition (the last stable offset), or at the deadline, whichever comes first, and saves
+ *   what it did even when Kafka fails.
  */
 import { randomUUID } from 'node:crypto'
-import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
-import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
-import type { Processor } from '../processing/message.ts'
-import {
-  DEFAULT_PROCESSING_POLICY,
-  deliverRecords,
-  type Outcome,
-  type PartitionFailure,
-  type ProcessingPolicy,
-} from './deliver-records.ts'
-import { OffsetOutOfRangeError } from './errors.ts'
+import { messageOf } from '../errors.ts'
+import type { FetchedPartition, FetchRequest, Metrics } from '../ports.ts'
+import { Checkpoints, isRetriable } from './checkpoints.ts'
+import { DEFAULT_PROCESSING_POLICY, deliverRecords, type Outcome } from './deliver-records.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
-import type {
-  FetchedPartition,
-  KafkaSource,
-  Logger,
-  Metrics,
-  OffsetStore,
-  OffsetWrite,
-  PartitionWatermarks,
-  RunLease,
-} from './ports.ts'
-import { ReadAhead, roundShare } from './read-ahead.ts'
-import { ownedPartitions, type Shard } from './shards.ts'
+import { type Batch, PartitionFeed } from './partition-feed.ts'
+import {
+  initialState,
+  type PartitionState,
+  type PartitionStateContext,
+  resolveOutOfRange,
+} from './partition-state.ts'
+import { ownedPartitions } from './shards.ts'
+import type { CycleDependencies, CycleOptions, CycleSummary, StopReason } from './types.ts'
 
-export type { PartitionFailure, ProcessingPolicy } from './deliver-records.ts'
-
-export type StartPosition = 'earliest' | 'latest'
-/** Where a partition resumes when its next offset is no longer in the log (deleted by retention). */
-export type OutOfRangePolicy = 'earliest' | 'latest' | 'fail'
-
-export interface CheckpointPolicy {
-  /** Save after this many messages done with (processed or dead-lettered); 0: not by count. */
-  readonly everyMessages: number
-  /** Save when this long has passed since the last save; 0: not by time. */
-  readonly everyMs: number
-}
-
-export interface CycleOptions {
-  readonly topic: string
-  readonly consumerId: string
-  readonly maxMessages: number
-  readonly startPosition: StartPosition
-  /** Clock time (ms) after which no fetch, no retry and no new message starts. */
-  readonly deadline: number
-  /** Asked between messages: true stops the run as the deadline would (Ctrl-C in `lkc start`). */
-  readonly shouldStop?: () => boolean
-  /** Default `earliest`. */
-  readonly offsetOutOfRange?: OutOfRangePolicy
-  /** Default: save only at the end. */
-  readonly checkpoint?: CheckpointPolicy
-  /** Default: 3 attempts, 200 ms before the first retry. */
-  readonly processing?: ProcessingPolicy
-  /** Who this run is, and how long a lease lasts unrenewed. Default: a random owner, 60 s. */
-  readonly lease?: { readonly owner: string; readonly durationMs: number }
-  /** Consume only this shard's partitions (SHARD_COUNT, SHARD_INDEX); default: all of them. */
-  readonly shard?: Shard
-}
-
-export interface CycleDependencies {
-  readonly source: KafkaSource
-  readonly offsets: OffsetStore
-  readonly processor: Processor
-  readonly logger: Logger
-  /** The run lease; without one, nothing stops two runs overlapping but the conditional writes. */
-  readonly lease?: RunLease
-  /** Where failed messages go; without one, a failed message stops its partition. */
-  readonly deadLetters?: DeadLetterSink
-  readonly metrics?: Metrics
-  /** Milliseconds; `Date.now` unless a test drives time. */
-  readonly clock?: () => number
-  /** Waits between retries; `setTimeout` unless a test drives time. */
-  readonly sleep?: (ms: number) => Promise<void>
-  /** Told after each fetch round how far the run is (`lkc run` draws a progress bar from it). */
-  readonly progress?: (progress: CycleProgress) => void
-}
-
-export interface CycleProgress {
-  /** Messages done with so far (processed or dead-lettered). */
-  readonly done: number
-  /** Messages this run may still take: the lag it knows of, at most what MAX_MESSAGES leaves. */
-  readonly remaining: number
-}
-
-export interface PartitionSummary {
-  readonly partition: number
-  /** The first offset this run started from. */
-  readonly fromOffset: number
-  /** The stored offset after the run (the last offset done with); `null` if none is stored. */
-  readonly toOffset: number | null
-  /** Messages processed. */
-  readonly count: number
-  readonly deadLettered: number
-  /** Messages left after the run, as far as the run knows. */
-  readonly lag: number
-  readonly failure?: { readonly offset: number; readonly reason: string }
-}
-
-export type StopReason =
-  | 'caught-up'
-  | 'max-messages'
-  | 'deadline'
-  | 'stopped'
-  | 'kafka-error'
-  /** Another run holds the lease: nothing was read or written. */
-  | 'lease-held'
-  /** The lease was taken over during the run (it could not be renewed in time). */
-  | 'lease-lost'
-  /** A checkpoint could not be saved; the run stopped taking messages. */
-  | 'offset-store-error'
-
-export interface CycleSummary {
-  readonly consumerId: string
-  readonly topic: string
-  readonly partitions: readonly PartitionSummary[]
-  /** Messages processed. */
-  readonly count: number
-  readonly deadLettered: number
-  readonly stopReason: StopReason
-  readonly failures: readonly PartitionFailure[]
-  readonly conflicts: ReadonlyArray<{ readonly partition: number; readonly current: number | undefined }>
-  readonly offsetsWritten: number
-  readonly checkpoints: number
-  readonly durationMs: number
-  /** With `lease-held`: who holds the lease, until when (ISO-8601). */
-  readonly lease?: { readonly holder: string; readonly expiresAt: string }
-  /** The error that ended the run early (Kafka, or the final save), after what could be saved was. */
-  readonly error?: unknown
-}
+export type {
+  CheckpointPolicy,
+  CycleDependencies,
+  CycleOptions,
+  CycleProgress,
+  CycleSummary,
+  OutOfRangePolicy,
+  PartitionFailure,
+  PartitionSummary,
+  ProcessingPolicy,
+  StartPosition,
+  StopReason,
+} from './types.ts'
 
 const DEFAULT_LEASE_DURATION_MS = 60_000
 /** Rounds in a row without progress before the run gives up waiting on the broker. */
 const MAX_IDLE_ROUNDS = 3
 /** Waits before fetching again after a retriable Kafka failure (a broker restarting, a leader moving). */
 const KAFKA_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000]
-/** Waits before saving again after a retriable DynamoDB failure. */
-const SAVE_RETRY_DELAYS_MS = [250, 1000]
 
 export async function runCycle(deps: CycleDependencies, options: CycleOptions): Promise<CycleSummary> {
   const run = new CycleRun(deps, options)
@@ -189,26 +93,6 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   }
 }
 
-interface PartitionState {
-  readonly partition: number
-  /** The offset in the table when the run started (or after its last save). */
-  stored: number | undefined
-  /** The next offset to fetch; everything before it has been done with or skipped on purpose. */
-  position: number
-  /** Where this run started; set once the start is resolved. */
-  fromOffset: number
-  endOffset: number
-  count: number
-  deadLettered: number
-  /** Stopped: a failed message, a conflict, or an offset the run cannot resolve on its own. */
-  halted: boolean
-  /** Someone else moved the stored offset: never written again by this run. */
-  conflicted: boolean
-  failure?: PartitionFailure
-  /** Write even if nothing was done: a `latest` start must be remembered, or the next run would skip ahead again. */
-  mustSave: boolean
-}
-
 class CycleRun {
   readonly #deps: CycleDependencies
   readonly #options: CycleOptions
@@ -216,6 +100,8 @@ class CycleRun {
   readonly #sleep: (ms: number) => Promise<void>
   readonly #metrics: Metrics
   readonly #startedAt: number
+  readonly #stateContext: PartitionStateContext
+  readonly #checkpoints: Checkpoints
   #states: PartitionState[] = []
   #keeper: LeaseKeeper | undefined
   #leaseHeld: { holder: string; expiresAt: string } | undefined
@@ -223,19 +109,16 @@ class CycleRun {
   #deadLettered = 0
   #stopReason: StopReason = 'caught-up'
   #error: unknown
-  readonly #failures: PartitionFailure[] = []
-  readonly #conflicts: Array<{ partition: number; current: number | undefined }> = []
-  #written = 0
-  #checkpoints = 0
-  #sinceCheckpoint = 0
-  #lastCheckpointAt: number
-  #storeFailure: unknown
-  /** A retry did not fit before the deadline. */
-  #outOfTime = false
-  /** The checkpoint being written in the background, if one is. */
-  #checkpointing: Promise<void> | undefined
-  /** The next fetch round, on its way while this one is processed (see read-ahead.ts). */
-  #readAhead: ReadAhead | undefined
+  /** What each partition has in hand, and what is fetched next (see partition-feed.ts). */
+  #feed: PartitionFeed | undefined
+  /** PARTITION_CONCURRENCY: batches delivered at once, each of a different partition. */
+  readonly #concurrency: number
+  #delivering = 0
+  #startsScheduled = false
+  /** The loop, waiting for a batch to be done with. */
+  #waiting: Array<() => void> = []
+  /** The last fetch asked for; one abandoned at the deadline is settled before the save. */
+  #inFlight: Promise<unknown> | undefined
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -244,7 +127,19 @@ class CycleRun {
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)))
     this.#metrics = deps.metrics ?? { count: () => {}, measure: () => {} }
     this.#startedAt = this.#clock()
-    this.#lastCheckpointAt = this.#startedAt
+    this.#concurrency = Math.max(1, options.partitionConcurrency ?? Number.POSITIVE_INFINITY)
+    this.#stateContext = {
+      topic: options.topic,
+      startPosition: options.startPosition,
+      outOfRangePolicy: options.offsetOutOfRange ?? 'earliest',
+      logger: deps.logger,
+      metrics: this.#metrics,
+    }
+    this.#checkpoints = new Checkpoints(
+      { offsets: deps.offsets, logger: deps.logger, clock: this.#clock, sleep: this.#sleep },
+      options.topic,
+      options.checkpoint,
+    )
   }
 
   /** 0. The lease: the keeper holding it, `held` when another run has it, undefined without a lease. */
@@ -281,14 +176,22 @@ class CycleRun {
   /** 1. The stored offsets, and where each partition starts. */
   async readOffsets(partitions: readonly number[]): Promise<void> {
     const { source, offsets } = this.#deps
-    const { topic } = this.#options
-    const [stored, watermarks] = await Promise.all([offsets.read(), source.watermarks(topic, partitions)])
-    // With offsets already stored, a partition without one was added to the topic since:
-    // it starts at its first message, whatever START_POSITION says, so nothing in it is missed.
+    const [stored, watermarks] = await Promise.all([
+      offsets.read(),
+      source.watermarks(this.#options.topic, partitions),
+    ])
+    // With offsets already stored, a partition without one was added to the topic since (see decideStart).
     const firstRun = stored.size === 0
     this.#states = partitions.map((partition) =>
-      this.#initialState(partition, stored.get(partition)?.offset, watermarks.get(partition), firstRun),
+      initialState(
+        partition,
+        stored.get(partition)?.offset,
+        watermarks.get(partition),
+        firstRun,
+        this.#stateContext,
+      ),
     )
+    this.#checkpoints.track(this.#states)
   }
 
   #reportProgress(): void {
@@ -305,32 +208,39 @@ class CycleRun {
     return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
   }
 
-  /** 2 and 3. Fetch rounds across every partition, each partition's messages delivered in order. */
+  /**
+   * 2 and 3. Fetch rounds, one at a time, while the partitions' batches are delivered side by
+   * side (at most PARTITION_CONCURRENCY at once), each partition's in offset order, one batch
+   * after the other. The loop fetches for the partitions ready for more (see partition-feed.ts)
+   * and otherwise waits for a batch to be done with.
+   */
   async consume(): Promise<void> {
     const { logger } = this.#deps
-    const { topic, maxMessages } = this.#options
+    const { topic } = this.#options
+    const feed = new PartitionFeed(this.#states, {
+      maxMessages: this.#options.maxMessages,
+      done: () => this.#done(),
+      concurrency: this.#concurrency,
+    })
+    this.#feed = feed
     let idleRounds = 0
-    let round = 0
     let kafkaFailures = 0
     try {
       for (;;) {
-        const active = this.#states.filter((state) => !state.halted && state.position < state.endOffset)
-        if (active.length === 0) break
-        if (this.#done() >= maxMessages) {
-          this.#stopReason = 'max-messages'
-          break
-        }
         const cause = this.#stopCause()
         if (cause !== undefined) {
-          this.#stopReason = cause
+          this.#stop(cause)
           break
         }
-        // Rotate the request order so no partition is always last in a size-limited response.
-        const shift = round++ % active.length
-        const ordered = [...active.slice(shift), ...active.slice(0, shift)]
+        const round = feed.nextRound()
+        if (round === undefined) {
+          if (!this.#busy()) break
+          await this.#batchDone()
+          continue
+        }
         let fetched: FetchedPartition[] | 'deadline'
         try {
-          fetched = await this.#fetchBeforeDeadline(ordered)
+          fetched = await this.#fetchBeforeDeadline(round.requests)
           kafkaFailures = 0
         } catch (error) {
           const delayMs = KAFKA_RETRY_DELAYS_MS[kafkaFailures++]
@@ -347,40 +257,31 @@ class CycleRun {
             retryInMs: delayMs,
             error: messageOf(error),
           })
-          await this.#checkpointing
-          await this.#checkpoint()
+          // What was fetched before is delivered first, so the save before the wait keeps it.
+          await this.#idle()
+          await this.#checkpoints.now()
+          // Delivering it took time: the wait must still end before the deadline.
+          if (this.#clock() + delayMs >= this.#options.deadline) throw error
           await this.#sleep(delayMs)
           continue
         }
         if (fetched === 'deadline') {
-          this.#stopReason = 'deadline'
+          this.#stop('deadline')
           break
         }
-        const byPartition = new Map(fetched.map((response) => [response.partition, response]))
-        const share = roundShare(
-          maxMessages - this.#done(),
-          ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
-          fetched,
-        )
-        let progressed = false
-        for (const state of ordered) {
-          const response = byPartition.get(state.partition)
-          if (response === undefined) continue
-          const before = state.position
-          await this.#consumePartition(state, response, Math.min(share, maxMessages - this.#done()))
-          if (state.position !== before || state.halted) progressed = true
-          if (this.#stopCause() !== undefined) break
-        }
-        this.#reportProgress()
-        idleRounds = progressed ? 0 : idleRounds + 1
-        if (idleRounds >= MAX_IDLE_ROUNDS) {
+        if (feed.receive(round, fetched)) {
+          idleRounds = 0
+          this.#scheduleStarts()
+        } else if (this.#busy()) {
+          // Nothing for these partitions just now; others are busy: ask again once one moved on.
+          await this.#batchDone()
+        } else if (++idleRounds >= MAX_IDLE_ROUNDS) {
           logger.warn('Fetches returned nothing although the broker reports more messages; ending the run', {
             topic,
-            partitions: active.map((state) => ({
-              partition: state.partition,
-              position: state.position,
-              endOffset: state.endOffset,
-            })),
+            partitions: round.requests.map((request) => {
+              const state = this.#stateOf(request.partition)
+              return { partition: request.partition, position: state.position, endOffset: state.endOffset }
+            }),
           })
           break
         }
@@ -394,14 +295,18 @@ class CycleRun {
         error: messageOf(error),
       })
     }
+    // Stopped: what was read ahead is left for the next run. Otherwise what is in hand is delivered.
+    if (this.#stopCause() !== undefined) feed.dropQueued()
+    await this.#idle()
+    const behind = this.#states.some((state) => !state.halted && state.position < state.endOffset)
+    if (behind && this.#done() >= this.#options.maxMessages) this.#stop('max-messages')
   }
 
   /** 4. The final save, with retries; a failure is reported in the summary, not thrown. */
   async saveOffsets(): Promise<void> {
-    await this.#settleReadAhead()
-    await this.#checkpointing
+    await this.#settleFetch()
     try {
-      await this.#save()
+      await this.#checkpoints.save()
     } catch (error) {
       if (this.#error !== undefined) {
         this.#deps.logger.error('The run had also failed before the save', { error: messageOf(this.#error) })
@@ -417,6 +322,7 @@ class CycleRun {
   }
 
   summary(): CycleSummary {
+    const checkpoints = this.#checkpoints
     return {
       consumerId: this.#options.consumerId,
       topic: this.#options.topic,
@@ -432,10 +338,11 @@ class CycleRun {
       count: this.#count,
       deadLettered: this.#deadLettered,
       stopReason: this.#stopReason,
-      failures: this.#failures,
-      conflicts: this.#conflicts,
-      offsetsWritten: this.#written,
-      checkpoints: this.#checkpoints,
+      // In partition order: each partition stops at its first failure, so it has one at most.
+      failures: this.#states.flatMap((state) => (state.failure === undefined ? [] : [state.failure])),
+      conflicts: checkpoints.conflicts,
+      offsetsWritten: checkpoints.written,
+      checkpoints: checkpoints.count,
       durationMs: this.#clock() - this.#startedAt,
       ...(this.#leaseHeld && { lease: this.#leaseHeld }),
       ...(this.#error !== undefined && { error: this.#error }),
@@ -446,26 +353,30 @@ class CycleRun {
     return this.#count + this.#deadLettered
   }
 
+  /** The first reason the run stopped for is the one it reports. */
+  #stop(reason: StopReason): void {
+    if (this.#stopReason === 'caught-up') this.#stopReason = reason
+  }
+
   /** Why the run must stop taking messages now, if it must. */
   #stopCause(): StopReason | undefined {
-    if (this.#storeFailure !== undefined) return 'offset-store-error'
+    if (this.#checkpoints.failure !== undefined) return 'offset-store-error'
     // Asked before every message: one clock read serves both the lease and the deadline.
     const now = this.#clock()
     if (this.#keeper !== undefined && this.#keeper.lostAt(now) !== undefined) return 'lease-lost'
-    if (this.#outOfTime || now >= this.#options.deadline) return 'deadline'
+    if (now >= this.#options.deadline) return 'deadline'
     if (this.#options.shouldStop?.() === true) return 'stopped'
     return undefined
   }
 
+  #stateOf(partition: number): PartitionState {
+    return this.#states.find((state) => state.partition === partition)!
+  }
+
   /** A fetch still unanswered at the deadline is abandoned: the time left is for saving. */
-  async #fetchBeforeDeadline(ordered: readonly PartitionState[]): Promise<FetchedPartition[] | 'deadline'> {
-    this.#readAhead ??= new ReadAhead(this.#deps.source, this.#options.topic, {
-      shouldStop: () => this.#stopCause() !== undefined,
-    })
-    const pending = this.#readAhead.fetch(
-      ordered.map((state) => ({ partition: state.partition, fetchOffset: state.position })),
-      { messages: this.#options.maxMessages - this.#done() },
-    )
+  async #fetchBeforeDeadline(requests: readonly FetchRequest[]): Promise<FetchedPartition[] | 'deadline'> {
+    const pending = this.#deps.source.fetch(this.#options.topic, requests)
+    this.#inFlight = pending
     const remainingMs = this.#options.deadline - this.#clock()
     if (!Number.isFinite(remainingMs)) return pending
     // An abandoned fetch may still fail later; that must not become an unhandled rejection.
@@ -482,11 +393,14 @@ class CycleRun {
   }
 
   /**
-   * Lets a fetch read ahead finish before saving, so none outlives the run (the next
-   * invocation's fetch session would trip on it); never past the deadline, which is for saving.
+   * Lets a fetch abandoned at the deadline finish before saving, so none outlives the run (the
+   * next invocation's fetch session would trip on it); never past the deadline, which is for saving.
    */
-  async #settleReadAhead(): Promise<void> {
-    const settling = this.#readAhead?.settle()
+  async #settleFetch(): Promise<void> {
+    const settling = this.#inFlight?.then(
+      () => {},
+      () => {},
+    )
     if (settling === undefined) return
     const remainingMs = this.#options.deadline - this.#clock()
     if (!Number.isFinite(remainingMs)) return settling
@@ -500,15 +414,81 @@ class CycleRun {
     clearTimeout(timer)
   }
 
-  async #consumePartition(state: PartitionState, response: FetchedPartition, budget: number): Promise<void> {
-    const { topic, consumerId } = this.#options
-    if (response.watermarks !== undefined) state.endOffset = response.watermarks.endOffset
-    if (response.offsetOutOfRange) {
-      this.#outOfRange(state, response.watermarks, 'during the run')
-      return
+  /** Batches being delivered, or fetched and waiting to be. */
+  #busy(): boolean {
+    return this.#delivering > 0 || (this.#feed?.inHand ?? 0) > 0
+  }
+
+  /** Resolves once a batch is done with (at once when none is in hand). */
+  #batchDone(): Promise<void> {
+    if (!this.#busy()) return Promise.resolve()
+    this.#scheduleStarts()
+    return new Promise((resolve) => this.#waiting.push(resolve))
+  }
+
+  /** Resolves once every batch in hand is done with. */
+  async #idle(): Promise<void> {
+    while (this.#busy()) await this.#batchDone()
+  }
+
+  /**
+   * Batches start on the next turn of the event loop, not at once: a fetch just asked for
+   * then gets on the wire before a synchronous processor holds the thread for a whole batch.
+   */
+  #scheduleStarts(): void {
+    if (this.#startsScheduled) return
+    this.#startsScheduled = true
+    setImmediate(() => {
+      this.#startsScheduled = false
+      this.#startBatches()
+    })
+  }
+
+  #startBatches(): void {
+    const feed = this.#feed
+    if (feed === undefined) return
+    while (this.#delivering < this.#concurrency) {
+      const batch = feed.start()
+      if (batch === undefined) return
+      this.#delivering++
+      this.#deliverBatch(batch).then(
+        (whole) => this.#finishBatch(batch, whole),
+        (error: unknown) => {
+          // Not a message failing (those are handled inside): a bug. Stop the partition where it is.
+          const state = this.#stateOf(batch.partition)
+          state.halted = true
+          state.failure ??= {
+            partition: state.partition,
+            offset: state.position,
+            reason: messageOf(error),
+            error,
+          }
+          this.#finishBatch(batch, false)
+        },
+      )
     }
-    const records = response.records.length <= budget ? response.records : response.records.slice(0, budget)
-    const result = await deliverRecords(records, {
+  }
+
+  #finishBatch(batch: Batch, whole: boolean): void {
+    this.#delivering--
+    this.#feed?.finish(batch, whole)
+    this.#reportProgress()
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const resolve of waiting) resolve()
+    this.#scheduleStarts()
+  }
+
+  /** One partition's batch, in offset order; true when every record of its response was done with. */
+  async #deliverBatch(batch: Batch): Promise<boolean> {
+    const { topic, consumerId } = this.#options
+    const state = this.#stateOf(batch.partition)
+    const { response } = batch
+    if (response.offsetOutOfRange) {
+      resolveOutOfRange(state, response.watermarks, 'during the run', this.#stateContext)
+      return !state.halted
+    }
+    const result = await deliverRecords(batch.records, {
       topic,
       consumerId,
       partition: state.partition,
@@ -521,27 +501,34 @@ class CycleRun {
       sleep: this.#sleep,
       deadline: this.#options.deadline,
       shouldStop: () => state.halted || this.#stopCause() !== undefined,
-      onDone: (offset, outcome) => this.#onDone(state, offset, outcome),
+      onDone: (offset, outcome) => this.#onDone(state, batch, offset, outcome),
     })
-    if (result.outOfTime) this.#outOfTime = true
     if (result.failure !== undefined) {
       const failure = result.failure
       state.halted = true
       state.failure = failure
-      this.#failures.push(failure)
       this.#deps.logger.error('Message failed; its partition stops before it until it can be done with', {
         topic,
         partition: failure.partition,
         offset: failure.offset,
         reason: failure.reason,
       })
+    } else if (result.outOfTime) {
+      // Its next attempt would end past the deadline: this partition is done for this run, and
+      // the message is left for the next one. The other partitions go on until the deadline.
+      state.halted = true
+      this.#stop('deadline')
+    } else if (!result.complete && !state.halted) {
+      const cause = this.#stopCause()
+      if (cause !== undefined) this.#stop(cause)
     }
     // Everything returned was done with: step over trailing control markers and aborted records too.
-    const everything = result.complete && records.length === response.records.length
-    if (everything && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
+    const whole = result.complete && !batch.cut
+    if (whole && response.lastOffset + 1 > state.position) state.position = response.lastOffset + 1
+    return whole
   }
 
-  #onDone(state: PartitionState, offset: number, outcome: Outcome): Promise<void> | undefined {
+  #onDone(state: PartitionState, batch: Batch, offset: number, outcome: Outcome): Promise<void> | undefined {
     state.position = offset + 1
     if (outcome === 'processed') {
       state.count++
@@ -550,205 +537,7 @@ class CycleRun {
       state.deadLettered++
       this.#deadLettered++
     }
-    this.#sinceCheckpoint++
-    const { everyMessages, everyMs } = this.#options.checkpoint ?? { everyMessages: 0, everyMs: 0 }
-    const due =
-      (everyMessages > 0 && this.#sinceCheckpoint >= everyMessages) ||
-      (everyMs > 0 && this.#clock() - this.#lastCheckpointAt >= everyMs)
-    if (!due) return undefined
-    // The previous checkpoint is still being written: wait for it, so that no more than two
-    // checkpoints' worth of messages is ever unsaved (the one being written, the one since).
-    const previous = this.#checkpointing
-    if (previous !== undefined) {
-      return previous.then(() => {
-        // A failed checkpoint stops the run: no point starting another one.
-        if (this.#storeFailure === undefined) this.#startCheckpoint()
-      })
-    }
-    this.#startCheckpoint()
-    return undefined
+    this.#feed?.spent(batch)
+    return this.#checkpoints.done()
   }
-
-  /**
-   * A checkpoint is written in the background while the messages go on: waiting for each save
-   * would cost a DynamoDB round trip every `everyMessages`. One at a time, so each write expects
-   * the value the previous one stored.
-   */
-  #startCheckpoint(): void {
-    if (this.#checkpointing !== undefined) return
-    this.#checkpointing = this.#checkpoint().finally(() => {
-      this.#checkpointing = undefined
-    })
-  }
-
-  /** Saves progress mid-run. A failure stops the run (the final save tries once more). */
-  async #checkpoint(): Promise<void> {
-    // The interval restarts when the save starts: messages done during it count towards the next.
-    this.#sinceCheckpoint = 0
-    this.#lastCheckpointAt = this.#clock()
-    try {
-      if (await this.#save()) this.#checkpoints++
-    } catch (error) {
-      this.#storeFailure = error
-      this.#deps.logger.error('Could not checkpoint the offsets; the run stops taking messages', {
-        topic: this.#options.topic,
-        error: messageOf(error),
-      })
-    }
-  }
-
-  /** Conditional writes for every partition that moved; true when something was written. */
-  async #save(): Promise<boolean> {
-    const writes: OffsetWrite[] = []
-    for (const state of this.#states) {
-      if (state.conflicted) continue
-      const last = state.position - 1
-      const moved =
-        state.stored === undefined ? state.position > state.fromOffset || state.mustSave : last > state.stored
-      if (moved) writes.push({ partition: state.partition, offset: last, expected: state.stored })
-    }
-    if (writes.length === 0) return false
-    const results = await this.#withSaveRetries(() => this.#deps.offsets.save(writes))
-    for (const [index, result] of results.entries()) {
-      const write = writes[index]!
-      const state = this.#states.find((candidate) => candidate.partition === result.partition)!
-      // A conflict with exactly the value written is this run's own write, from an attempt that failed late.
-      if (result.status === 'saved' || result.current === write.offset) {
-        state.stored = write.offset
-        state.mustSave = false
-        this.#written++
-        continue
-      }
-      state.conflicted = true
-      state.halted = true
-      this.#conflicts.push({ partition: result.partition, current: result.current })
-      this.#deps.logger.error('Offset changed by someone else since it was read; not overwritten', {
-        topic: this.#options.topic,
-        partition: result.partition,
-        expected: state.stored,
-        current: result.current,
-        wanted: write.offset,
-      })
-    }
-    return true
-  }
-
-  async #withSaveRetries<T>(save: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await save()
-      } catch (error) {
-        const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
-        if (!isRetriable(error) || delayMs === undefined) throw error
-        this.#deps.logger.warn('Could not save the offsets; trying again', {
-          topic: this.#options.topic,
-          retryInMs: delayMs,
-          error: messageOf(error),
-        })
-        await this.#sleep(delayMs)
-      }
-    }
-  }
-
-  #initialState(
-    partition: number,
-    stored: number | undefined,
-    marks: PartitionWatermarks | undefined,
-    firstRun: boolean,
-  ): PartitionState {
-    const logStartOffset = marks?.logStartOffset ?? 0
-    const endOffset = marks?.endOffset ?? 0
-    const context = { topic: this.#options.topic, partition }
-    const state: PartitionState = {
-      partition,
-      stored,
-      position: 0,
-      fromOffset: 0,
-      endOffset,
-      count: 0,
-      deadLettered: 0,
-      halted: false,
-      conflicted: false,
-      mustSave: false,
-    }
-    if (stored === undefined) {
-      const start = firstRun ? this.#options.startPosition : 'earliest'
-      if (!firstRun) this.#deps.logger.info('New partition: starting at its first message', { ...context })
-      state.position = start === 'earliest' ? logStartOffset : endOffset
-      // A `latest` start is saved even with nothing processed, or the next run would skip ahead again.
-      state.mustSave = start === 'latest'
-    } else {
-      state.position = stored + 1
-      if (state.position < logStartOffset) {
-        this.#outOfRange(state, marks, 'at the start')
-      } else if (state.position > endOffset) {
-        this.#deps.logger.warn(
-          'Stored offset is beyond the end of the partition (was the topic recreated?); not consuming it',
-          {
-            ...context,
-            storedOffset: stored,
-            endOffset,
-            fix: "if the topic was recreated, delete this partition's item from the offsets table: it then starts at its first message",
-          },
-        )
-        state.halted = true
-      }
-    }
-    state.fromOffset = state.position
-    return state
-  }
-
-  /** The next offset left the log (retention): resume per the policy, with a warning and a metric. */
-  #outOfRange(state: PartitionState, marks: PartitionWatermarks | undefined, when: string): void {
-    const { topic } = this.#options
-    const policy = this.#options.offsetOutOfRange ?? 'earliest'
-    const logStartOffset = marks?.logStartOffset
-    if (logStartOffset === undefined || state.position >= logStartOffset) {
-      this.#deps.logger.warn(
-        'Offset is out of range and not behind the log start; leaving the partition for this run',
-        {
-          topic,
-          partition: state.partition,
-          position: state.position,
-        },
-      )
-      state.halted = true
-      return
-    }
-    const lost = logStartOffset - state.position
-    this.#metrics.count('OffsetOutOfRange', 1)
-    const context = {
-      topic,
-      partition: state.partition,
-      ...(state.stored !== undefined && { storedOffset: state.stored }),
-      position: state.position,
-      logStartOffset,
-      endOffset: marks?.endOffset,
-      offsetsLostToRetention: lost,
-      policy,
-    }
-    if (policy === 'fail') {
-      const error = new OffsetOutOfRangeError(topic, state.partition, state.position, logStartOffset)
-      state.halted = true
-      state.failure = { partition: state.partition, offset: state.position, reason: error.message, error }
-      this.#failures.push(state.failure)
-      this.#deps.logger.error(
-        `Offset was deleted by retention ${when}; the partition stops (policy fail)`,
-        context,
-      )
-      return
-    }
-    const resumeAt = policy === 'earliest' ? logStartOffset : (marks?.endOffset ?? logStartOffset)
-    this.#deps.logger.warn(
-      `Offset was deleted by retention ${when}; resuming at the log ${policy === 'earliest' ? 'start' : 'end'}`,
-      { ...context, resumeAt },
-    )
-    this.#metrics.count('OffsetsLostToRetention', lost)
-    state.position = resumeAt
-    state.mustSave = true
-  }
-}
-
-function isRetriable(error: unknown): boolean {
-  return error instanceof LambdaKafkaConsumerError && error.retriable
 }

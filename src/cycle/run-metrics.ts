@@ -5,8 +5,8 @@
  * Counters raised during the run (MessagesProcessed, MessagesDeadLettered, LeaseHeld,
  * ProcessingRetries, OffsetOutOfRange, ...) are counted by the cycle itself.
  */
-import type { Metrics } from './ports.ts'
-import type { CycleSummary } from './run-cycle.ts'
+import type { Metrics } from '../ports.ts'
+import type { CycleSummary } from './types.ts'
 
 export interface RunMetricsOptions {
   /** One metric per partition: what a per-partition lag graph needs; each is a custom metric billed monthly. */

@@ -9,7 +9,7 @@
  * (topic, partition, offset, timestamp), the reason, the last error, how many times the
  * processor was tried, and when it was dead-lettered.
  */
-import type { FetchedRecord } from '../cycle/ports.ts'
+import type { FetchedRecord } from '../ports.ts'
 
 /** Why a message was dead-lettered. Only `processing-failed` is retried first. */
 export type DeadLetterReason = 'processing-failed' | 'not-utf8' | 'not-json' | 'empty-value'

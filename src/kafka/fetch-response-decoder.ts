@@ -13,7 +13,7 @@
  * `records` differs: `DecodedRecordBatch`es whose records are `FetchedRecord`s.
  */
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka'
-import type { FetchedRecord } from '../cycle/ports.ts'
+import type { FetchedRecord } from '../ports.ts'
 
 export interface DecodedRecordBatch {
   readonly firstOffset: bigint

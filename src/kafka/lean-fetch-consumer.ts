@@ -25,7 +25,7 @@ import {
   type RecordsBatch,
   ResponseError,
 } from '@platformatic/kafka'
-import type { FetchedRecord } from '../cycle/ports.ts'
+import type { FetchedRecord } from '../ports.ts'
 import {
   type DecodedFetchResponse,
   type DecodedRecordBatch,

@@ -14,7 +14,7 @@ import type {
   FetchRequest,
   KafkaSource,
   PartitionWatermarks,
-} from '../cycle/ports.ts'
+} from '../ports.ts'
 import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
 import { baseClientOptions, type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
 import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'

@@ -14,7 +14,7 @@
  * alive. Remainders from at most `maxRounds` (8) fetch rounds are kept: memory stays bounded by
  * a few fetch sizes (16 MB per broker with the default FETCH_MAX_BYTES), never by the backlog.
  */
-import type { FetchedPartition, FetchedRecord, FetchRequest } from '../cycle/ports.ts'
+import type { FetchedPartition, FetchedRecord, FetchRequest } from '../ports.ts'
 
 interface Remainder {
   readonly topicId: string

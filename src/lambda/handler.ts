@@ -22,10 +22,10 @@ import {
 } from '../config/schema.ts'
 import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
-import type { Logger, Metrics } from '../cycle/ports.ts'
 import { type CycleProgress, type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
 import { recordRunMetrics } from '../cycle/run-metrics.ts'
 import { messageOf } from '../errors.ts'
+import type { Logger, Metrics } from '../ports.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
@@ -159,13 +159,18 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           deadline: Date.now() + remainingMs - marginMs,
           offsetOutOfRange: config.offsetOutOfRangePolicy,
           checkpoint: { everyMessages: config.checkpointEveryMessages, everyMs: config.checkpointEveryMs },
-          processing: { attempts: config.processingAttempts, retryDelayMs: config.processingRetryDelayMs },
+          processing: {
+            attempts: config.processingAttempts,
+            retryDelayMs: config.processingRetryDelayMs,
+            timeoutMs: config.processingTimeoutMs,
+          },
           // Unique per invocation, and says which one holds the lease when another finds it held.
           lease: {
             owner: `${context.awsRequestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
             durationMs: config.leaseDurationMs,
           },
           shard: { count: config.shardCount, index: config.shardIndex },
+          partitionConcurrency: config.partitionConcurrency,
           ...(options.shouldStop && { shouldStop: options.shouldStop }),
         },
       )

@@ -4,7 +4,7 @@
  * consumers in one account tell apart), else `kafka-consumer-lambda`.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
-import type { LogAttributes, Logger } from '../cycle/ports.ts'
+import type { LogAttributes, Logger } from '../ports.ts'
 
 export function createPowertoolsLogger(
   level: string,

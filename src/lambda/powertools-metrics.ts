@@ -12,7 +12,7 @@
  * metrics and the run summary line; `detailed` publishes it too.
  */
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics'
-import type { Metrics } from '../cycle/ports.ts'
+import type { Metrics } from '../ports.ts'
 
 export const METRICS_NAMESPACE = 'LambdaKafkaConsumer'
 /** The `service` dimension of every metric unless POWERTOOLS_SERVICE_NAME names the consumer. */

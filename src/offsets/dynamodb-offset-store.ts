@@ -17,7 +17,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
-import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../cycle/ports.ts'
+import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../ports.ts'
 import { OffsetStoreError } from './errors.ts'
 
 export interface OffsetTableKey {

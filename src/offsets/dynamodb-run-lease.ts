@@ -24,7 +24,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb'
-import type { LeaseAcquisition, RunLease } from '../cycle/ports.ts'
+import type { LeaseAcquisition, RunLease } from '../ports.ts'
 import type { OffsetTableKey } from './dynamodb-offset-store.ts'
 import { OffsetStoreError } from './errors.ts'
 

@@ -2,8 +2,9 @@
  * Where each partition stands: its stored offset beside the topic's watermarks. Read-only;
  * used by `lkc status`, `lkc reset` (to show a plan) and `lkc doctor`.
  */
-import type { KafkaSource, OffsetStore } from '../cycle/ports.ts'
+
 import type { StartPosition } from '../cycle/run-cycle.ts'
+import type { KafkaSource, OffsetStore } from '../ports.ts'
 
 export interface PartitionStatus {
   readonly partition: number

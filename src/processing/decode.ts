@@ -7,8 +7,8 @@
  * record itself as `raw`, the error context only on an error).
  */
 import { isUtf8 } from 'node:buffer'
-import type { FetchedRecord } from '../cycle/ports.ts'
 import { messageOf } from '../errors.ts'
+import type { FetchedRecord } from '../ports.ts'
 import { MessageDecodeError } from './errors.ts'
 import type { KafkaMessage } from './message.ts'
 

@@ -3,7 +3,7 @@
  * key at INFO; the content only at DEBUG, so message data stays out of the logs by default,
  * and never with `logContent: false` (LOG_MESSAGE_CONTENT=false).
  */
-import type { Logger } from '../cycle/ports.ts'
+import type { Logger } from '../ports.ts'
 import type { ProcessMessage } from './message.ts'
 
 export interface LoggingProcessorOptions {

@@ -131,6 +131,47 @@ describe('fault suite', () => {
     expect(row.duplicates).toBeLessThanOrEqual(kills * CHECKPOINT_EVERY_MESSAGES)
   })
 
+  it('SIGKILL mid-run with partitions processed in parallel, three times', async () => {
+    // Prepare: 8 partitions, a processor that awaits 2 ms (I/O): every partition is in flight at once.
+    const partitions = 8
+    const topic = await freshTopic(partitions)
+    await produce(topic, messages(4000, partitions))
+    const scenario = new FaultScenario(
+      'SIGKILL mid-run, 8 partitions in parallel, 3 times',
+      topic,
+      consumerEnv({ FAULT_SLOW_MS: '2', PARTITION_CONCURRENCY: String(partitions) }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+
+    // Act
+    const killed: RunOutcome[] = []
+    for (let kill = 0; kill < 3; kill++) {
+      const count = randomBetween(300, 900)
+      killed.push(
+        await invokeHoldingLease(scenario, { whenProcessed: { count, action: (run) => run.kill() } }),
+      )
+    }
+    await scenario.untilCaughtUp()
+
+    // Assess
+    const kills = killed.filter((outcome) => outcome.killed).length
+    const row = record(
+      await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+    )
+    // The killed runs had every partition going at once: their first 100 messages span them all
+    // (one partition after another would have given 100 messages of one partition).
+    const firstKilled = scenario.processedLog().filter((entry) => entry.run === killed[0]!.runId)
+    const spread = new Set(firstKilled.slice(0, 100).map((entry) => entry.partition)).size
+    console.log(`  the first killed run's first 100 messages came from ${spread} of ${partitions} partitions`)
+    expect(kills).toBeGreaterThanOrEqual(2)
+    expect(spread).toBe(partitions)
+    expect(row.processed).toBe(4000)
+    // A kill repeats at most what was not saved: the checkpoint being written and the one since
+    // (each up to CHECKPOINT_EVERY_MESSAGES plus one message per partition that was done meanwhile),
+    // and the message each partition had in hand.
+    expect(row.duplicates).toBeLessThanOrEqual(kills * (2 * CHECKPOINT_EVERY_MESSAGES + 3 * partitions))
+  })
+
   it('broker stopped and started mid-run', async () => {
     const broker = await startKafkaBroker()
     let restarted: KafkaBroker | undefined

@@ -4,6 +4,7 @@
  * destination, metrics, and a logger that keeps what it was told.
  */
 
+import type { DeadLetter, DeadLetterSink } from '../../src/dead-letters/dead-letter.ts'
 import type {
   FetchedPartition,
   FetchedRecord,
@@ -19,8 +20,7 @@ import type {
   PartitionWatermarks,
   RunLease,
   StoredOffset,
-} from '../../src/cycle/ports.ts'
-import type { DeadLetter, DeadLetterSink } from '../../src/dead-letters/dead-letter.ts'
+} from '../../src/ports.ts'
 
 export function record(offset: number, value: string | null, key: string | null = null): FetchedRecord {
   return {

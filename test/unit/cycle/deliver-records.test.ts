@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type DeliveryContext, deliverRecords, type Outcome } from '../../../src/cycle/deliver-records.ts'
+import { ProcessingTimeoutError } from '../../../src/cycle/errors.ts'
 import type { KafkaMessage, Processor } from '../../../src/processing/message.ts'
 import { InMemoryDeadLetterSink, RecordingLogger, RecordingMetrics, record } from '../../support/fakes.ts'
 
@@ -148,5 +149,158 @@ describe('deliverRecords with a message processor', () => {
 
     expect(result).toEqual({ complete: false })
     expect(done).toEqual([[0, 'processed']])
+  })
+})
+
+/** A call that never settles: a processor hanging on its downstream. */
+const hang = () => new Promise<void>(() => {})
+
+describe('deliverRecords with PROCESSING_TIMEOUT_MS', () => {
+  it('counts a call still running at the timeout as a failed attempt: retried, then dead-lettered', async () => {
+    // Prepare
+    const calls: number[] = []
+    const metrics = new RecordingMetrics()
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context(
+      {
+        process: (message) => {
+          calls.push(message.offset)
+          return message.offset === 1 ? hang() : Promise.resolve()
+        },
+      },
+      { policy: { attempts: 2, retryDelayMs: 0, timeoutMs: 20 }, metrics },
+    )
+
+    // Act
+    const result = await deliverRecords([json(0), json(1), json(2)], ctx)
+
+    // Assess
+    expect(result).toEqual({ complete: true })
+    expect(calls).toEqual([0, 1, 1, 2])
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'dead-lettered'],
+      [2, 'processed'],
+    ])
+    expect(deadLetters.letters[0]).toMatchObject({
+      offset: 1,
+      reason: 'processing-failed',
+      attempts: 2,
+      error: { name: 'ProcessingTimeoutError' },
+    })
+    expect(deadLetters.letters[0]!.error.message).toContain('within PROCESSING_TIMEOUT_MS (20 ms)')
+    expect(metrics.counts.get('ProcessingTimeouts')).toBe(2)
+  })
+
+  it('succeeds on the retry after a timeout without dead-lettering', async () => {
+    let calls = 0
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context(
+      { process: () => (++calls === 1 ? hang() : undefined) },
+      { policy: { attempts: 3, retryDelayMs: 0, timeoutMs: 20 } },
+    )
+
+    const result = await deliverRecords([json(0)], ctx)
+
+    expect(result.complete).toBe(true)
+    expect(done).toEqual([[0, 'processed']])
+    expect(deadLetters.letters).toHaveLength(0)
+  })
+
+  it('times out a batch call too, then takes the batch apart', async () => {
+    const calls: number[][] = []
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context(
+      {
+        processBatch: (messages) => {
+          calls.push(messages.map((message) => message.offset))
+          return messages.length > 1 ? hang() : Promise.resolve()
+        },
+      },
+      { policy: { attempts: 1, retryDelayMs: 0, timeoutMs: 20 } },
+    )
+
+    const result = await deliverRecords([json(0), json(1)], ctx)
+
+    expect(result.complete).toBe(true)
+    expect(calls).toEqual([[0, 1], [0], [1]])
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'processed'],
+    ])
+    expect(deadLetters.letters).toHaveLength(0)
+  })
+
+  it('leaves a message whose call is still running at the deadline for the next run, not as a failure', async () => {
+    const logger = new RecordingLogger()
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context(
+      { process: (message) => (message.offset === 1 ? hang() : undefined) },
+      {
+        policy: { attempts: 3, retryDelayMs: 0, timeoutMs: 60_000 },
+        clock: Date.now,
+        deadline: Date.now() + 50,
+        logger,
+      },
+    )
+
+    const result = await deliverRecords([json(0), json(1), json(2)], ctx)
+
+    expect(result).toEqual({ complete: false, outOfTime: true })
+    expect(done).toEqual([[0, 'processed']])
+    expect(deadLetters.letters).toHaveLength(0)
+    expect(logger.at('warn')[0]).toMatchObject({
+      message: expect.stringContaining('still running at the deadline'),
+      attributes: { partition: 0, offset: 1 },
+    })
+  })
+
+  it('says why when every attempt timed out and the last one meets the deadline', async () => {
+    const logger = new RecordingLogger()
+    const { context: ctx, deadLetters } = context(
+      { process: hang },
+      {
+        policy: { attempts: 3, retryDelayMs: 0, timeoutMs: 30 },
+        clock: Date.now,
+        deadline: Date.now() + 80,
+        logger,
+      },
+    )
+
+    const result = await deliverRecords([json(0)], ctx)
+
+    expect(result).toEqual({ complete: false, outOfTime: true })
+    expect(deadLetters.letters).toHaveLength(0)
+    // The last attempt meets the deadline, or (on a slow machine) its retry would not fit before it.
+    const warning = logger.at('warn').find((entry) => entry.attributes?.fix !== undefined)
+    expect(warning?.attributes?.fix).toContain(
+      'PROCESSING_ATTEMPTS x PROCESSING_TIMEOUT_MS must fit in one run',
+    )
+    expect(String(warning?.attributes?.error)).toContain('PROCESSING_TIMEOUT_MS (30 ms)')
+  })
+
+  it('never times a call that returns no promise (the fast path)', async () => {
+    const { context: ctx, done } = context(
+      { process: () => {} },
+      { policy: { attempts: 1, retryDelayMs: 0, timeoutMs: 10 } },
+    )
+
+    const result = await deliverRecords([json(0), json(1)], ctx)
+
+    expect(result).toEqual({ complete: true })
+    expect(done).toHaveLength(2)
+    expect(new ProcessingTimeoutError('t', 0, 5, 10).retriable).toBe(true)
   })
 })

@@ -478,7 +478,11 @@ describe('runCycle: checkpoints', () => {
     source.addPartition(0, 10)
     source.addPartition(1, 10)
 
-    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 4, everyMs: 0 } }))
+    // One partition at a time, for the exact cadence: partitions side by side may share a checkpoint.
+    const summary = await runCycle(
+      deps,
+      options({ checkpoint: { everyMessages: 4, everyMs: 0 }, partitionConcurrency: 1 }),
+    )
 
     expect(summary.count).toBe(20)
     expect(summary.checkpoints).toBe(5)
@@ -723,8 +727,8 @@ describe('runCycle: outside failures', () => {
 
     expect(summary.stopReason).toBe('kafka-error')
     expect(offsets.items.get(0)?.offset).toBe(3)
-    // The read-ahead's fetch, then the first attempt and the retries after each backoff.
-    expect(source.fetches).toHaveLength(8)
+    // The first round, then the next one (read ahead) and its retries after each backoff.
+    expect(source.fetches).toHaveLength(7)
   })
 
   it('starts a partition added to the topic at its first message, even with START_POSITION=latest', async () => {
@@ -800,5 +804,231 @@ describe('runCycle: outside failures', () => {
 
     expect(seen.map((message) => message.offset)).toEqual([0, 1, 2, 3, 4, 5, 9])
     expect(offsets.items.get(0)?.offset).toBe(9)
+  })
+})
+
+describe('runCycle: partitions side by side', () => {
+  /** An async processor that records, per call, when it started and ended, and waits a little (a write downstream). */
+  function traced(waitMs: (message: KafkaMessage) => number = () => 1) {
+    const events: Array<{ partition: number; offset: number; at: 'start' | 'end' }> = []
+    let running = 0
+    let mostRunning = 0
+    const runningPerPartition = new Map<number, number>()
+    let mostPerPartition = 0
+    const processor: Processor = {
+      async process(message) {
+        running++
+        mostRunning = Math.max(mostRunning, running)
+        const mine = (runningPerPartition.get(message.partition) ?? 0) + 1
+        runningPerPartition.set(message.partition, mine)
+        mostPerPartition = Math.max(mostPerPartition, mine)
+        events.push({ partition: message.partition, offset: message.offset, at: 'start' })
+        await new Promise((resolve) => setTimeout(resolve, waitMs(message)))
+        events.push({ partition: message.partition, offset: message.offset, at: 'end' })
+        runningPerPartition.set(message.partition, mine - 1)
+        running--
+      },
+    }
+    return {
+      processor,
+      events,
+      most: () => ({ running: mostRunning, perPartition: mostPerPartition }),
+      offsetsOf: (partition: number) =>
+        events
+          .filter((event) => event.partition === partition && event.at === 'end')
+          .map((event) => event.offset),
+    }
+  }
+
+  it('delivers the partitions at the same time, each one message at a time and in offset order', async () => {
+    // Prepare
+    const trace = traced()
+    const { source, offsets, deps } = setup(trace.processor)
+    for (const partition of [0, 1, 2, 3]) source.addPartition(partition, 12)
+    source.maxRecordsPerFetch = 5
+
+    // Act
+    const summary = await runCycle(deps, options())
+
+    // Assess
+    expect(summary).toMatchObject({ count: 48, stopReason: 'caught-up' })
+    for (const partition of [0, 1, 2, 3]) {
+      expect(trace.offsetsOf(partition)).toEqual(Array.from({ length: 12 }, (_, offset) => offset))
+      expect(offsets.items.get(partition)?.offset).toBe(11)
+    }
+    expect(trace.most()).toEqual({ running: 4, perPartition: 1 })
+  })
+
+  it('delivers at most PARTITION_CONCURRENCY partitions at once', async () => {
+    const trace = traced()
+    const { source, deps } = setup(trace.processor)
+    for (const partition of [0, 1, 2, 3, 4]) source.addPartition(partition, 6)
+
+    const summary = await runCycle(deps, options({ partitionConcurrency: 2 }))
+
+    expect(summary.count).toBe(30)
+    expect(trace.most()).toEqual({ running: 2, perPartition: 1 })
+  })
+
+  it('hands each batch at most its share of MAX_MESSAGES, and never more than MAX_MESSAGES in all', async () => {
+    const calls: string[] = []
+    const { source, offsets, deps } = setup({
+      async process(message) {
+        calls.push(`${message.partition}:${message.offset}`)
+        // Partition 0 fails at once (no dead-letter destination): the budget it set aside goes to the others.
+        if (message.partition === 0) throw new Error('refused')
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 10)
+
+    const summary = await runCycle(
+      deps,
+      options({ maxMessages: 12, processing: { attempts: 1, retryDelayMs: 0 } }),
+    )
+
+    expect(summary.stopReason).toBe('max-messages')
+    expect(summary.failures).toHaveLength(1)
+    // The failed message is not done with, and its partition's share goes to the others.
+    expect(summary.count).toBe(12)
+    expect(new Set(calls).size).toBe(13)
+    expect(offsets.items.has(0)).toBe(false)
+    expect((offsets.items.get(1)?.offset ?? -1) + (offsets.items.get(2)?.offset ?? -1) + 2).toBe(12)
+  })
+
+  it('never saves an offset past a message still being processed', async () => {
+    const finished = new Map<number, number>()
+    const inFlight = new Map<number, number>()
+    const violations: string[] = []
+    const { source, offsets, deps } = setup({
+      async process(message) {
+        inFlight.set(message.partition, message.offset)
+        await new Promise((resolve) => setTimeout(resolve, (message.offset * 7 + message.partition * 3) % 3))
+        inFlight.delete(message.partition)
+        finished.set(message.partition, message.offset)
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 15)
+    source.maxRecordsPerFetch = 4
+    offsets.beforeWrite = (write) => {
+      const busy = inFlight.get(write.partition)
+      if (
+        write.offset > (finished.get(write.partition) ?? -1) ||
+        (busy !== undefined && busy <= write.offset)
+      )
+        violations.push(`${write.partition}@${write.offset}`)
+    }
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 1, everyMs: 0 } }))
+
+    expect(summary.count).toBe(45)
+    expect(summary.checkpoints).toBeGreaterThan(10)
+    expect(violations).toEqual([])
+    expect([0, 1, 2].map((partition) => offsets.items.get(partition)?.offset)).toEqual([14, 14, 14])
+  })
+
+  it('stops every partition when asked, each after the message it was processing, and saves exactly those', async () => {
+    let processed = 0
+    const last = new Map<number, number>()
+    const { source, offsets, deps } = setup({
+      async process(message) {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        processed++
+        last.set(message.partition, message.offset)
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 50)
+
+    const summary = await runCycle(deps, options({ shouldStop: () => processed >= 10 }))
+
+    expect(summary.stopReason).toBe('stopped')
+    expect(summary.count).toBe(processed)
+    // Each partition finishes the message in hand: at most one more each.
+    expect(processed).toBeGreaterThanOrEqual(10)
+    expect(processed).toBeLessThanOrEqual(12)
+    for (const partition of [0, 1, 2]) expect(offsets.items.get(partition)?.offset).toBe(last.get(partition))
+  })
+
+  it('stops every partition at the deadline', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup({
+      async process() {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        now += 10
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 100)
+
+    const summary = await runCycle({ ...deps, clock: () => now }, options({ deadline: 200 }))
+
+    expect(summary.stopReason).toBe('deadline')
+    expect(summary.count).toBeLessThan(30)
+    expect(summary.partitions.every((partition) => partition.count > 0 && partition.lag > 0)).toBe(true)
+    expect(summary.partitions.map((partition) => partition.toOffset)).toEqual(
+      summary.partitions.map((partition) => partition.count - 1),
+    )
+    expect(offsets.items.size).toBe(3)
+  })
+
+  it('lets the other partitions go on while one processor call hangs, then dead-letters it at its timeout', async () => {
+    const order: string[] = []
+    const { source, deps } = setup({
+      async process(message) {
+        if (message.partition === 0 && message.offset === 0) return new Promise<void>(() => {})
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        order.push(`processed ${message.partition}:${message.offset}`)
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 20)
+    source.maxRecordsPerFetch = 3
+    const deadLetters = new InMemoryDeadLetterSink()
+    const send = deadLetters.send.bind(deadLetters)
+    deadLetters.send = async (letter) => {
+      order.push(`dead-lettered ${letter.partition}:${letter.offset}`)
+      await send(letter)
+    }
+
+    const summary = await runCycle(
+      { ...deps, deadLetters },
+      options({ processing: { attempts: 2, retryDelayMs: 0, timeoutMs: 300 } }),
+    )
+
+    expect(summary).toMatchObject({ count: 59, deadLettered: 1, stopReason: 'caught-up' })
+    expect(deadLetters.letters[0]).toMatchObject({
+      partition: 0,
+      offset: 0,
+      error: { name: 'ProcessingTimeoutError' },
+    })
+    // Partitions 1 and 2 went through many fetch rounds while partition 0's call hung.
+    const hungUntil = order.indexOf('dead-lettered 0:0')
+    expect(order.slice(0, hungUntil).filter((entry) => entry.startsWith('processed 1:'))).toHaveLength(20)
+    expect(order.slice(0, hungUntil).filter((entry) => entry.startsWith('processed 2:'))).toHaveLength(20)
+  })
+
+  it('goes on with the other partitions while two are stuck on messages of different rounds', async () => {
+    let openGate: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve
+    })
+    let thirdDone = 0
+    const stuckAt = new Set(['0:0', '1:6'])
+    const { source, deps } = setup({
+      async process(message) {
+        if (stuckAt.has(`${message.partition}:${message.offset}`)) await gate
+        else await new Promise((resolve) => setTimeout(resolve, 1))
+        // The gate opens only once partition 2 is through: a run that waited for the stuck ones never ends.
+        if (message.partition === 2 && ++thirdDone === 30) openGate()
+      },
+    })
+    for (const partition of [0, 1, 2]) source.addPartition(partition, 30)
+    source.maxRecordsPerFetch = 3
+
+    const summary = await runCycle(
+      deps,
+      options({ processing: { attempts: 1, retryDelayMs: 0, timeoutMs: 60_000 } }),
+    )
+
+    expect(summary).toMatchObject({ count: 90, stopReason: 'caught-up' })
+    expect(summary.partitions.map((partition) => partition.toOffset)).toEqual([29, 29, 29])
   })
 })

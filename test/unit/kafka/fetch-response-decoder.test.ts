@@ -14,8 +14,8 @@ import {
   type RecordsBatch,
 } from '@platformatic/kafka'
 import { describe, expect, it } from 'vitest'
-import type { FetchedRecord } from '../../../src/cycle/ports.ts'
 import { decodeFetchResponse, decodeRecordBatches } from '../../../src/kafka/fetch-response-decoder.ts'
+import type { FetchedRecord } from '../../../src/ports.ts'
 
 const TOPIC_ID = '0123abcd-4567-89ef-0123-456789abcdef'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { FetchedPartition } from '../../../src/cycle/ports.ts'
 import { UnconsumedRecords } from '../../../src/kafka/unconsumed-records.ts'
+import type { FetchedPartition } from '../../../src/ports.ts'
 import { record } from '../../support/fakes.ts'
 
 const TOPIC = 'topic-id-1'

@@ -1,10 +1,12 @@
 /// <reference types="node" preserve="true" />
 // Kept in the published .d.ts: its types name Node's Buffer, so a user's tsc loads @types/node.
 /**
- * The edges of the run cycle: the small interfaces through which it reaches Kafka, the
- * offsets table, the run lease, the dead-letter destination, metrics and the logs. The cycle
- * imports no SDK and no Kafka client; the adapters in `src/kafka`, `src/offsets` and
- * `src/dead-letters` implement these, and unit tests use in-memory fakes.
+ * The small interfaces through which the run cycle reaches the outside world: Kafka, the
+ * offsets table, the run lease, metrics and the logs, and the record shape they exchange. On
+ * the ground floor because both sides use them: the cycle (`src/cycle`) talks to them and
+ * imports no SDK and no Kafka client; the adapters in `src/kafka`, `src/offsets`,
+ * `src/lambda` and `src/cli` implement them, decoding and dead letters read `FetchedRecord`,
+ * and unit tests use in-memory fakes (`test/support/fakes.ts`).
  *
  * Offsets are plain numbers: Kafka's are 64-bit, but a partition would need 2^53 messages
  * before the difference showed, and numbers keep summaries, logs and DynamoDB items simple.
