@@ -95,6 +95,8 @@ export interface ThroughputResult {
 export interface RequestCounts {
   readonly dynamodb: Readonly<Record<string, number>>
   readonly kafka: Readonly<Record<string, number>>
+  /** Round trips in a row (requests sent together share one), see worker-protocol.ts. */
+  readonly roundTrips: { readonly dynamodb: number; readonly kafka: number }
 }
 
 export interface ColdWarm {

@@ -80,29 +80,45 @@ const KAFKA_APIS: Readonly<Record<number, string>> = {
 /**
  * Counts the requests this process sends, through the diagnostics channels Node's HTTP client
  * (the AWS SDK's transport) and the Kafka client publish on: DynamoDB by operation
- * (`X-Amz-Target`), Kafka by API. Subscribed only when counting: a channel with a subscriber
- * costs its publisher a little on every request.
+ * (`X-Amz-Target`), Kafka by API, and for each the round trips in a row (a request sent while
+ * none of its system's was waiting for an answer starts one). Subscribed only when counting: a
+ * channel with a subscriber costs its publisher a little on every request.
  */
 function countRequests() {
   let dynamodb: Record<string, number> = {}
   let kafka: Record<string, number> = {}
+  const inFlight = { dynamodb: 0, kafka: 0 }
+  let roundTrips = { dynamodb: 0, kafka: 0 }
+  const sent = (system: 'dynamodb' | 'kafka') => {
+    if (inFlight[system]++ === 0) roundTrips[system]++
+  }
+  const answered = (system: 'dynamodb' | 'kafka') => {
+    inFlight[system] = Math.max(0, inFlight[system] - 1)
+  }
   subscribe('http.client.request.start', (message) => {
     const { request } = message as { request: ClientRequest }
     const target = request.getHeader('x-amz-target')
     const operation = typeof target === 'string' ? (target.split('.').pop() ?? target) : 'other HTTP'
     dynamodb[operation] = (dynamodb[operation] ?? 0) + 1
+    sent('dynamodb')
   })
+  subscribe('http.client.response.finish', () => answered('dynamodb'))
+  subscribe('http.client.request.error', () => answered('dynamodb'))
   subscribe('tracing:plt:kafka:connections:api:start', (message) => {
     const { apiKey } = message as { apiKey: number }
     const api = KAFKA_APIS[apiKey] ?? `api ${apiKey}`
     kafka[api] = (kafka[api] ?? 0) + 1
+    sent('kafka')
   })
+  // Published when the answer (or the broker's error) arrives.
+  subscribe('tracing:plt:kafka:connections:api:asyncStart', () => answered('kafka'))
   return {
     /** The requests since the last call. */
     take(): InvocationRequests {
-      const taken = { dynamodb, kafka }
+      const taken = { dynamodb, kafka, roundTrips }
       dynamodb = {}
       kafka = {}
+      roundTrips = { dynamodb: 0, kafka: 0 }
       return taken
     },
   }

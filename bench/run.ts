@@ -86,7 +86,7 @@ const TABLE = 'kafka-consumer-offsets'
 /** The default MAX_MESSAGES (the seed's 1000). */
 const DEFAULT_MAX_MESSAGES = 1000
 /** The pause before each throughput measurement, for the broker to finish the previous one's work. */
-const SETTLE_MS = 1000
+const SETTLE_MS = 500
 /** The function's memory in the stack, MB. */
 const FUNCTION_MEMORY_MB = 512
 /** The I/O-bound scenario: messages over partitions, each awaited this long by the processor. */
@@ -644,15 +644,17 @@ async function measureMemory(
 ): Promise<MemoryResult> {
   const tenth = Math.round(scenario.messages / 10)
   const flags = lambdaHeapFlags(FUNCTION_MEMORY_MB)
+  // The first is the target's (the median of --repeat runs); the others are for comparison.
+  const others = Math.min(options.repeat, options.repeatOthers)
   const variants = [
-    { label: 'whole backlog', processor: 'async', messages: scenario.messages },
-    { label: 'a tenth of it', processor: 'async', messages: tenth },
-    { label: 'whole backlog', processor: 'sync', messages: scenario.messages },
+    { label: 'whole backlog', processor: 'async', messages: scenario.messages, repeats: options.repeat },
+    { label: 'a tenth of it', processor: 'async', messages: tenth, repeats: others },
+    { label: 'whole backlog', processor: 'sync', messages: scenario.messages, repeats: others },
   ] as const
   const rows: MemoryRow[] = []
   for (const variant of variants) {
     const runs: DrainResult[] = []
-    for (let repeat = 0; repeat < options.repeat; repeat++) {
+    for (let repeat = 0; repeat < variant.repeats; repeat++) {
       const { result } = await drain(
         stack,
         bundles.selfContained.path,
@@ -776,7 +778,8 @@ async function measureOverhead(
   log(
     `${kind}: cold ${ms(result.coldMs.median)} (import ${ms(result.importMs.median)} + invocation ${ms(result.firstInvocationMs.median)}),` +
       ` warm ${result.warmMs.median.toFixed(1)} ms median of ${result.warmMs.n};` +
-      ` warm requests: DynamoDB ${describe(result.warmRequests.dynamodb)}, Kafka ${describe(result.warmRequests.kafka)}`,
+      ` warm: DynamoDB ${describe(result.warmRequests.dynamodb)} (${result.warmRequests.roundTrips.dynamodb} round trips),` +
+      ` Kafka ${describe(result.warmRequests.kafka)} (${result.warmRequests.roundTrips.kafka} round trips)`,
   )
   return result
 }
@@ -789,7 +792,16 @@ function meanRequests(all: readonly InvocationRequests[]): RequestCounts {
     }
     return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, round(sum / all.length, 2)]))
   }
-  return { dynamodb: mean((requests) => requests.dynamodb), kafka: mean((requests) => requests.kafka) }
+  const meanOf = (pick: (requests: InvocationRequests) => number) =>
+    round(all.reduce((sum, requests) => sum + pick(requests), 0) / Math.max(1, all.length), 2)
+  return {
+    dynamodb: mean((requests) => requests.dynamodb),
+    kafka: mean((requests) => requests.kafka),
+    roundTrips: {
+      dynamodb: meanOf((requests) => requests.roundTrips.dynamodb),
+      kafka: meanOf((requests) => requests.roundTrips.kafka),
+    },
+  }
 }
 
 /**
@@ -836,7 +848,8 @@ async function measureShards(
   const two: number[] = []
   let perShard: number[] = []
   const processor: ProcessorKind = 'async'
-  for (let repeat = 1; repeat <= options.repeat; repeat++) {
+  const repeats = Math.min(options.repeat, options.repeatOthers)
+  for (let repeat = 1; repeat <= repeats; repeat++) {
     const single = await drain(stack, bundles.selfContained.path, scenario, topic, processor, 'shards-1', {
       env: { MAX_MESSAGES: String(options.oneShotMaxMessages) },
     })

@@ -37,6 +37,12 @@ export type WorkerJob =
 export interface InvocationRequests {
   readonly dynamodb: Readonly<Record<string, number>>
   readonly kafka: Readonly<Record<string, number>>
+  /**
+   * Round trips in a row: how many times requests went out while none was waiting for its
+   * answer. Requests sent together (the offsets Query beside ListOffsets, one PutItem per
+   * partition) share one; each round trip costs the network's latency once.
+   */
+  readonly roundTrips: { readonly dynamodb: number; readonly kafka: number }
 }
 
 export interface InvocationsResult {
