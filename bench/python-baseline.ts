@@ -29,7 +29,7 @@ export function ensureSeedDesign(): string {
         python,
         [
           '-c',
-          'import sys, confluent_kafka, boto3; print(sys.version.split()[0], confluent_kafka.version()[0], confluent_kafka.libversion()[0], boto3.__version__)',
+          'import sys, confluent_kafka, boto3; print(sys.version.split()[0], confluent_kafka.__version__, confluent_kafka.libversion()[0], boto3.__version__)',
         ],
         { encoding: 'utf8' },
       )

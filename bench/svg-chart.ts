@@ -1,17 +1,18 @@
 /**
  * The throughput chart, hand-written SVG (no chart library): per scenario, the baselines
  * (kcat, the seed's design in Python) beside issue 6's best case and the real path, each bar
- * named on its left and labelled with its value and ratios on its right.
+ * named on its left and labelled with its messages per second and ratios on its right.
  */
 import type { BenchResults, DrainRunResult } from './bench-results.ts'
 import { formatNumber } from './stats.ts'
 
 export interface ChartBar {
   readonly label: string
+  /** The bar's length, on the chart's axis. */
   readonly value: number
   readonly color: string
-  /** Shown after the value, e.g. "0.62× kcat". */
-  readonly note?: string
+  /** Printed at the bar's end; default: the value. */
+  readonly text?: string
   /** Drawn bold: the figure the chart is about. */
   readonly strong?: boolean
 }
@@ -21,10 +22,15 @@ export interface ChartGroup {
   readonly bars: readonly ChartBar[]
 }
 
+export interface ChartAxis {
+  readonly label: string
+  readonly tick: (value: number) => string
+}
+
 const WIDTH = 1040
 /** The bars' names, right-aligned before the plot. */
 const LABELS = 330
-const RIGHT = 250
+const RIGHT = 270
 const BAR = 16
 const BAR_GAP = 4
 const TITLE = 22
@@ -42,74 +48,83 @@ const COLORS = {
   logging: '#a142f4',
 } as const
 
+/**
+ * One group per scenario. The bars' length is their ratio to kcat in the same run (kcat = 1),
+ * so that the scenarios of 200 B and of 10 KiB messages read alike; each is labelled with its
+ * messages per second and its ratios to kcat and to the Python design.
+ */
 export function renderThroughputChart(results: BenchResults): string {
+  const relative = results.throughput.every((result) => result.kcat !== undefined)
   const groups: ChartGroup[] = results.throughput.map((result) => {
     const drain = (run: DrainRunResult['run']) => result.drains.find((candidate) => candidate.run === run)
-    const ratios = (toKcat: number | undefined, toPython: number | undefined) =>
-      [
-        toKcat === undefined ? undefined : `${toKcat.toFixed(2)}× kcat`,
-        toPython === undefined ? undefined : `${toPython.toFixed(2)}× Python`,
-      ]
-        .filter(Boolean)
-        .join(', ')
+    const kcat = result.kcat?.wholeProcess.messagesPerSecond
+    const python = result.python?.wholeProcess.messagesPerSecond
+    const bar = (label: string, messagesPerSecond: number, color: string, strong = false): ChartBar => {
+      const ratios = [
+        kcat === undefined ? undefined : `${(messagesPerSecond / kcat).toFixed(2)}× kcat`,
+        python === undefined ? undefined : `${(messagesPerSecond / python).toFixed(2)}× Python`,
+      ].filter(Boolean)
+      return {
+        label,
+        value: relative && kcat !== undefined ? messagesPerSecond / kcat : messagesPerSecond,
+        color,
+        text: `${formatNumber(messagesPerSecond)} msgs/s${ratios.length > 0 ? `  (${ratios.join(', ')})` : ''}`,
+        strong,
+      }
+    }
     const bars: ChartBar[] = []
     if (result.kcat) {
-      bars.push({
-        label: 'kcat (librdkafka), whole process',
-        value: result.kcat.wholeProcess.messagesPerSecond,
-        color: COLORS.kcat,
-      })
+      bars.push(
+        bar('kcat (librdkafka), whole process', result.kcat.wholeProcess.messagesPerSecond, COLORS.kcat),
+      )
     }
     if (result.python) {
-      bars.push({
-        label: "seed's design in Python, whole process",
-        value: result.python.wholeProcess.messagesPerSecond,
-        color: COLORS.python,
-        note: ratios(result.python.toKcat?.wholeProcess, undefined),
-      })
+      bars.push(
+        bar(
+          "seed's design in Python, whole process",
+          result.python.wholeProcess.messagesPerSecond,
+          COLORS.python,
+        ),
+      )
     }
     const best = drain('best-case')
     if (best) {
-      bars.push({
-        label: "issue 6's best case (sync, DynamoDB 0 ms, drain only)",
-        value: best.inProcess.messagesPerSecond,
-        color: COLORS.best,
-        note: ratios(best.toKcat?.inProcess, best.toPython?.inProcess),
-      })
+      bars.push(
+        bar(
+          "issue 6's best case (sync, DynamoDB 0 ms, drain only)",
+          best.inProcess.messagesPerSecond,
+          COLORS.best,
+        ),
+      )
     }
     const sync = drain('sync')
-    if (sync) {
-      bars.push({
-        label: 'lkc sync processor, drain in the process',
-        value: sync.inProcess.messagesPerSecond,
-        color: COLORS.sync,
-        note: ratios(sync.toKcat?.inProcess, sync.toPython?.inProcess),
-      })
-    }
+    if (sync)
+      bars.push(
+        bar('lkc sync processor, drain in the process', sync.inProcess.messagesPerSecond, COLORS.sync),
+      )
     const real = drain('async')
     if (real) {
-      bars.push({
-        label: 'lkc async processor, drain in the process',
-        value: real.inProcess.messagesPerSecond,
-        color: COLORS.async,
-        note: ratios(real.toKcat?.inProcess, real.toPython?.inProcess),
-      })
-      bars.push({
-        label: 'lkc async processor, whole process: the real path',
-        value: real.wholeProcess.messagesPerSecond,
-        color: COLORS.real,
-        note: ratios(real.toKcat?.wholeProcess, real.toPython?.wholeProcess),
-        strong: true,
-      })
+      bars.push(
+        bar('lkc async processor, drain in the process', real.inProcess.messagesPerSecond, COLORS.async),
+      )
+      bars.push(
+        bar(
+          'lkc async processor, whole process: the real path',
+          real.wholeProcess.messagesPerSecond,
+          COLORS.real,
+          true,
+        ),
+      )
     }
     const logging = drain('default-warn')
     if (logging) {
-      bars.push({
-        label: 'lkc default handler, LOG_LEVEL=WARN, whole process',
-        value: logging.wholeProcess.messagesPerSecond,
-        color: COLORS.logging,
-        note: ratios(logging.toKcat?.wholeProcess, logging.toPython?.wholeProcess),
-      })
+      bars.push(
+        bar(
+          'lkc default handler, LOG_LEVEL=WARN, whole process',
+          logging.wholeProcess.messagesPerSecond,
+          COLORS.logging,
+        ),
+      )
     }
     return {
       title: `${formatNumber(result.messages)} × ${result.sizeInBytes >= 1024 ? `${formatNumber(result.sizeInBytes / 1024)} KiB` : `${result.sizeInBytes} B`} JSON, ${result.partitions} partition${result.partitions === 1 ? '' : 's'}`,
@@ -118,15 +133,26 @@ export function renderThroughputChart(results: BenchResults): string {
   })
   const load = results.machine.loadAverageAtStart.join(' / ')
   return renderBarChart(
-    'Messages per second: the real path beside kcat, the Python design and the old best case',
+    'The real path beside kcat, the Python design and the old best case',
     `${results.startedAt.slice(0, 10)}, ${results.machine.cpus} cores, load average ${load} at start; DynamoDB at ${results.options.dynamodbLatencyMs} ms per request on the real path; medians`,
     groups,
+    relative
+      ? {
+          label: 'bar length: messages per second ÷ kcat’s, same run',
+          tick: (value) => `${value.toFixed(2)}×`,
+        }
+      : { label: 'messages per second', tick: formatNumber },
   )
 }
 
-export function renderBarChart(title: string, subtitle: string, groups: readonly ChartGroup[]): string {
-  const max = Math.max(1, ...groups.flatMap((group) => group.bars.map((bar) => bar.value)))
-  const scale = niceCeiling(max)
+export function renderBarChart(
+  title: string,
+  subtitle: string,
+  groups: readonly ChartGroup[],
+  axis: ChartAxis = { label: 'messages per second', tick: formatNumber },
+): string {
+  const longest = Math.max(Number.MIN_VALUE, ...groups.flatMap((group) => group.bars.map((bar) => bar.value)))
+  const scale = niceCeiling(longest)
   const plotLeft = LABELS
   const plotWidth = WIDTH - LABELS - RIGHT
   const groupHeight = (bars: number) => TITLE + bars * BAR + Math.max(0, bars - 1) * BAR_GAP
@@ -143,7 +169,7 @@ export function renderBarChart(title: string, subtitle: string, groups: readonly
     const x = plotLeft + (plotWidth * tick) / 4
     parts.push(
       `<line x1="${x}" y1="${TOP - 6}" x2="${x}" y2="${plotBottom}" stroke="#e8eaed"/>`,
-      `<text x="${x}" y="${plotBottom + 14}" text-anchor="middle" fill="#5f6368">${escapeXml(formatNumber((scale * tick) / 4))}</text>`,
+      `<text x="${x}" y="${plotBottom + 14}" text-anchor="middle" fill="#5f6368">${escapeXml(axis.tick((scale * tick) / 4))}</text>`,
     )
   }
   let y = TOP
@@ -152,20 +178,18 @@ export function renderBarChart(title: string, subtitle: string, groups: readonly
     y += TITLE
     for (const bar of group.bars) {
       const width = Math.max(1, (plotWidth * bar.value) / scale)
-      const value = `${formatNumber(bar.value)}${bar.note ? `  (${bar.note})` : ''}`
+      const text = bar.text ?? formatNumber(bar.value)
       const weight = bar.strong ? ' font-weight="600"' : ''
       parts.push(
         `<text x="${plotLeft - 8}" y="${y + BAR - 4}" text-anchor="end" fill="#3c4043"${weight}>${escapeXml(bar.label)}</text>`,
-        `<rect x="${plotLeft}" y="${y}" width="${width.toFixed(1)}" height="${BAR}" rx="2" fill="${bar.color}"><title>${escapeXml(`${bar.label}: ${value} msgs/s`)}</title></rect>`,
-        `<text x="${(plotLeft + width + 6).toFixed(1)}" y="${y + BAR - 4}" fill="#202124"${weight}>${escapeXml(value)}</text>`,
+        `<rect x="${plotLeft}" y="${y}" width="${width.toFixed(1)}" height="${BAR}" rx="2" fill="${bar.color}"><title>${escapeXml(`${bar.label}: ${text}`)}</title></rect>`,
+        `<text x="${(plotLeft + width + 6).toFixed(1)}" y="${y + BAR - 4}" fill="#202124"${weight}>${escapeXml(text)}</text>`,
       )
       y += BAR + BAR_GAP
     }
     y += GROUP_GAP - BAR_GAP
   }
-  parts.push(
-    `<text x="${WIDTH - 16}" y="${plotBottom + 14}" text-anchor="end" fill="#5f6368">messages/s</text>`,
-  )
+  parts.push(`<text x="16" y="${plotBottom + 14}" fill="#5f6368">${escapeXml(axis.label)}</text>`)
   parts.push('</svg>')
   return `${parts.join('\n')}\n`
 }
