@@ -1,6 +1,6 @@
 /**
  * The benchmark's flags (and their environment variables), for quick runs while working:
- * `npm run bench -- --scale 0.1 --repeat 1`. The defaults are the full issue-6 benchmark.
+ * `npm run bench -- --scale 0.1 --repeat 1`. The defaults are the full benchmark of issue 14.
  */
 import { parseArgs } from 'node:util'
 
@@ -11,8 +11,32 @@ export interface Scenario {
   readonly partitions: number
 }
 
-export const SECTIONS = ['throughput', 'overhead', 'memory', 'shards', 'producer'] as const
+export const SECTIONS = ['throughput', 'overhead', 'memory', 'io', 'shards', 'producer'] as const
 export type Section = (typeof SECTIONS)[number]
+
+/**
+ * The drains of each throughput scenario:
+ * - `kcat`: `kcat -C -o beginning -e -q`, the native baseline;
+ * - `python`: the seed's design in Python (confluent-kafka, boto3), the second baseline;
+ * - `async`, `sync`: the bundled handler draining the backlog in one invocation, with an async
+ *   no-op processor (the README's form: the real path) and a synchronous one;
+ * - `async-1000`, `sync-1000`: the same at the default MAX_MESSAGES=1000, invocations back to back;
+ * - `default-warn`: the bundle's default handler (it logs each message) at LOG_LEVEL=WARN, on the
+ *   reference scenario only (what it costs does not depend on the partitions);
+ * - `best-case`: issue 6's figure: the synchronous processor, DynamoDB at no added latency, the
+ *   drain alone (the clock started after the import).
+ */
+export const RUNS = [
+  'kcat',
+  'python',
+  'async',
+  'sync',
+  'async-1000',
+  'sync-1000',
+  'default-warn',
+  'best-case',
+] as const
+export type RunId = (typeof RUNS)[number]
 
 /** The issue's scenarios at full size; `--scale` multiplies the message counts. */
 export const FULL_SCENARIOS: readonly Scenario[] = [
@@ -25,34 +49,52 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
 /** The scenario whose figures the targets, the memory figures and the shard comparison use. */
 export const REFERENCE_SCENARIO = '200b-8p'
 
+/** A round trip to DynamoDB in a Region, as the latency proxy adds it (see bench/README.md). */
+export const DEFAULT_DYNAMODB_LATENCY_MS = 4
+
 export interface BenchOptions {
   readonly scale: number
+  /** Measurements of each figure of the reference scenario (the targets' medians). */
   readonly repeat: number
+  /** At most this many of the other scenarios'. */
+  readonly repeatOthers: number
   readonly coldRuns: number
   readonly warmPerProcess: number
   readonly sections: ReadonlySet<Section>
   readonly scenarios: readonly Scenario[]
+  readonly runs: ReadonlySet<RunId>
+  /** Added to every DynamoDB request on the real path, ms. */
+  readonly dynamodbLatencyMs: number
   /** MAX_MESSAGES for the "drain in one invocation" runs. */
   readonly oneShotMaxMessages: number
+  /** Invocations measured back to back at MAX_MESSAGES=1000 (the backlog's first messages). */
+  readonly defaultRunInvocations: number
   readonly writeResults: boolean
   /** Directory for `node --cpu-prof` profiles of the drain workers; unset: no profiling. */
   readonly cpuProfileDir?: string
+  /** Directory for the drain workers' `--trace-gc` output; unset: none. */
+  readonly traceGcDir?: string
 }
 
 export const USAGE = `Usage: npm run bench [-- options]
 
-Runs the performance benchmark against a real Kafka broker and the DynamoDB API it starts,
-with kcat as the baseline in the same run; prints the tables and writes bench/results/.
+Runs the performance benchmark against a real Kafka broker and the DynamoDB API it starts
+(in a process of its own, behind a proxy adding a DynamoDB-like latency), with kcat and the
+seed's design in Python as baselines in the same run; prints the tables and writes bench/results/.
 
 Options (environment variable in brackets):
-  --scale F          multiply every scenario's message count by F, e.g. 0.1 for a quick run [BENCH_SCALE] (default 1)
-  --repeat N         measure each throughput figure N times, report the median [BENCH_REPEAT] (default 3)
-  --cold-runs N      cold invocations, each in a new process [BENCH_COLD_RUNS] (default 21)
-  --warm N           warm invocations after each cold one (default 3; at least 20 in all)
-  --only LIST        sections: ${SECTIONS.join(',')} (default all)
-  --scenarios LIST   ${FULL_SCENARIOS.map((scenario) => scenario.id).join(',')} (default all)
-  --no-write         print only; write nothing under bench/results/
-  --cpu-prof DIR     profile every drain worker with node --cpu-prof into DIR (open in Chrome DevTools)
+  --scale F            multiply every scenario's message count by F, e.g. 0.1 for a quick run [BENCH_SCALE] (default 1)
+  --repeat N           measure each figure N times, report the median [BENCH_REPEAT] (default 5)
+  --repeat-others N    at most N times for the scenarios other than ${REFERENCE_SCENARIO} (default 3)
+  --cold-runs N        cold invocations, each in a new process [BENCH_COLD_RUNS] (default 21)
+  --warm N             warm invocations after each cold one (default 3; at least 20 in all)
+  --only LIST          sections: ${SECTIONS.join(',')} (default all)
+  --scenarios LIST     ${FULL_SCENARIOS.map((scenario) => scenario.id).join(',')} (default all)
+  --runs LIST          throughput drains: ${RUNS.join(',')} (default all)
+  --dynamodb-latency-ms N  added to each DynamoDB request on the real path [BENCH_DYNAMODB_LATENCY_MS] (default ${DEFAULT_DYNAMODB_LATENCY_MS})
+  --no-write           print only; write nothing under bench/results/
+  --cpu-prof DIR       profile every drain worker with node --cpu-prof into DIR, and summarise each profile
+  --trace-gc DIR       run every drain worker with node --trace-gc, its output and a summary in DIR
   --help`
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
@@ -61,12 +103,16 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     options: {
       scale: { type: 'string' },
       repeat: { type: 'string' },
+      'repeat-others': { type: 'string' },
       'cold-runs': { type: 'string' },
       warm: { type: 'string' },
       only: { type: 'string' },
       scenarios: { type: 'string' },
+      runs: { type: 'string' },
+      'dynamodb-latency-ms': { type: 'string' },
       'no-write': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
+      'trace-gc': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -81,7 +127,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   )
   return {
     scale,
-    repeat: integerOption('--repeat', values.repeat ?? env.BENCH_REPEAT, 3, 1, 50),
+    repeat: integerOption('--repeat', values.repeat ?? env.BENCH_REPEAT, 5, 1, 50),
+    repeatOthers: integerOption('--repeat-others', values['repeat-others'], 3, 1, 50),
     coldRuns: integerOption('--cold-runs', values['cold-runs'] ?? env.BENCH_COLD_RUNS, 21, 1, 500),
     warmPerProcess: integerOption('--warm', values.warm, 3, 1, 100),
     sections: new Set(sections),
@@ -89,10 +136,25 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       ...scenario,
       messages: Math.max(1000, Math.round(scenario.messages * scale)),
     })),
+    runs: new Set(listOption('--runs', values.runs, RUNS)),
+    dynamodbLatencyMs: numberOption(
+      '--dynamodb-latency-ms',
+      values['dynamodb-latency-ms'] ?? env.BENCH_DYNAMODB_LATENCY_MS,
+      DEFAULT_DYNAMODB_LATENCY_MS,
+      0,
+      1000,
+    ),
     oneShotMaxMessages: 10_000_000,
+    defaultRunInvocations: 50,
     writeResults: values['no-write'] !== true,
     ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
+    ...(values['trace-gc'] && { traceGcDir: values['trace-gc'] }),
   }
+}
+
+/** How many times a scenario's figures are measured. */
+export function repeatsOf(options: BenchOptions, scenario: Scenario): number {
+  return scenario.id === REFERENCE_SCENARIO ? options.repeat : Math.min(options.repeat, options.repeatOthers)
 }
 
 function numberOption(name: string, raw: string | undefined, fallback: number, min: number, max: number) {

@@ -1,5 +1,7 @@
 /** The shape of `bench/results/<date>.json`: everything one `npm run bench` measured. */
+import type { RunId } from './bench-options.ts'
 import type { Spread } from './stats.ts'
+import type { ProcessorKind } from './worker-protocol.ts'
 
 export interface Machine {
   readonly cpus: number
@@ -10,6 +12,8 @@ export interface Machine {
   readonly loadAverageAtEnd: readonly number[]
   readonly node: string
   readonly kcat: string
+  /** The Python baseline's interpreter and packages. */
+  readonly python?: string
   readonly commit: string
 }
 
@@ -22,18 +26,57 @@ export interface Rate {
   readonly megabytesPerSecond: number
 }
 
-export interface LkcRate extends Rate {
+/** Every drain measured both ways. */
+export interface TwoWay {
+  /** Inside the process: from the first invocation's start to the last one's return. */
+  readonly inProcess: Rate
+  /** The whole process, from its start to its exit: the runtime's start and the import included. */
+  readonly wholeProcess: Rate
+}
+
+/** A rate's ratio to a baseline's (messages per second), both ways. */
+export interface Ratios {
+  readonly inProcess: number
+  readonly wholeProcess: number
+}
+
+export interface KcatResult {
+  /** kcat's only figure: start to exit. */
+  readonly wholeProcess: Rate
+  /** Sampled (see peak-rss.ts). */
+  readonly peakRssMb: Spread
+}
+
+export interface PythonResult extends TwoWay {
+  readonly peakRssMb: Spread
+  /** The interpreter's imports of boto3 and confluent-kafka. */
+  readonly importMs: Spread
+  readonly toKcat?: Ratios
+}
+
+export interface DrainRunResult extends TwoWay {
+  readonly run: RunId
+  readonly processor: ProcessorKind
+  /** Added to each DynamoDB request (0: straight to the DynamoDB API server). */
+  readonly dynamodbLatencyMs: number
+  /** LOG_LEVEL, when the run sets one. */
+  readonly logLevel?: string
   readonly maxMessages: number
+  /** Messages each repeat drained (the whole backlog, or the invocations' worth at MAX_MESSAGES=1000). */
+  readonly messages: number
   readonly invocations: number
+  /** Inside the process, median repeat. */
+  readonly msPerInvocation: number
   /** Peak RSS of each repeat's process, MB (2^20 bytes). */
   readonly peakRssMb: Spread
   readonly rssAfterImportMb: number
-  /** DynamoDB requests per invocation, by operation (median repeat). */
+  readonly importMs: Spread
+  /** DynamoDB requests per invocation, by operation (median repeat), counted at the server. */
   readonly dynamodbPerInvocation: Readonly<Record<string, number>>
-  /** Offsets written, per invocation. */
   readonly offsetsWrittenPerInvocation: number
-  /** Ratio to kcat's messages per second in the same run. */
-  readonly ratioToKcat: number
+  readonly checkpointsPerInvocation: number
+  readonly toKcat?: Ratios
+  readonly toPython?: Ratios
 }
 
 export interface ThroughputResult {
@@ -41,16 +84,26 @@ export interface ThroughputResult {
   readonly messages: number
   readonly sizeInBytes: number
   readonly partitions: number
+  readonly repeats: number
   readonly produce: { readonly tool: string; readonly ms: number; readonly messagesPerSecond: number }
-  readonly kcat: Rate
-  readonly oneInvocation: LkcRate
-  readonly defaultMaxMessages: LkcRate
+  readonly kcat?: KcatResult
+  readonly python?: PythonResult
+  readonly drains: readonly DrainRunResult[]
+}
+
+/** Requests per invocation, by DynamoDB operation and Kafka API, counted in the worker. */
+export interface RequestCounts {
+  readonly dynamodb: Readonly<Record<string, number>>
+  readonly kafka: Readonly<Record<string, number>>
+  /** Round trips in a row (requests sent together share one), see worker-protocol.ts. */
+  readonly roundTrips: { readonly dynamodb: number; readonly kafka: number }
 }
 
 export interface ColdWarm {
   readonly bundle: 'self-contained' | 'layer'
   readonly bundleBytes: number
   readonly bundleGzipBytes: number
+  readonly dynamodbLatencyMs: number
   readonly importMs: Spread
   readonly firstInvocationMs: Spread
   /** Import plus first invocation: the cold figure. */
@@ -58,13 +111,18 @@ export interface ColdWarm {
   /** Node's own start included (process time origin to the first invocation's return). */
   readonly coldSinceProcessStartMs: Spread
   readonly warmMs: Spread
+  /** Counted at the DynamoDB API server, all invocations together. */
   readonly dynamodbPerInvocation: Readonly<Record<string, number>>
+  /** Counted in the worker: the cold invocation's requests, and a warm one's (means over the processes). */
+  readonly coldRequests: RequestCounts
+  readonly warmRequests: RequestCounts
   readonly idleRssMb: Spread
 }
 
 export interface ShardsResult {
   readonly scenario: string
   readonly messages: number
+  readonly processor: ProcessorKind
   /** Messages per second draining the backlog with one function, then with two side by side. */
   readonly oneShard: { readonly runsMs: readonly number[]; readonly messagesPerSecond: number }
   readonly twoShards: {
@@ -76,6 +134,7 @@ export interface ShardsResult {
 
 export interface MemoryRow {
   readonly label: string
+  readonly processor: ProcessorKind
   /** Messages processed in the one invocation measured. */
   readonly messages: number
   /** V8 flags the worker ran with (in Lambda, the runtime's, on Node's command line); empty: this machine's defaults. */
@@ -89,6 +148,20 @@ export interface MemoryResult {
   readonly rows: readonly MemoryRow[]
 }
 
+/** The I/O-bound scenario: an async processor awaiting 5 ms per message. */
+export interface IoBoundResult {
+  readonly messages: number
+  readonly partitions: number
+  readonly waitPerMessageMs: number
+  /** One invocation (MAX_MESSAGES = the messages), inside the process. */
+  readonly invocationMs: Spread
+  readonly wholeProcessMs: Spread
+  /** The waits alone, partitions one after another: messages × wait. */
+  readonly sequentialFloorMs: number
+  /** The waits alone, partitions side by side: the largest partition's messages × wait. */
+  readonly parallelFloorMs: number
+}
+
 export interface ProducerResult {
   readonly messages: number
   readonly sizeInBytes: number
@@ -99,7 +172,10 @@ export interface ProducerResult {
 export interface TargetCheck {
   readonly target: string
   readonly measured: string
-  readonly met: boolean
+  /** undefined: not measured in this run (its section or runs were left out). */
+  readonly met: boolean | undefined
+  /** Why it was missed, or what the figure is made of. */
+  readonly why?: string
 }
 
 export interface BundleComposition {
@@ -115,13 +191,23 @@ export interface BenchResults {
   readonly options: {
     readonly scale: number
     readonly repeat: number
+    readonly repeatOthers: number
     readonly coldRuns: number
     readonly warmPerProcess: number
+    readonly dynamodbLatencyMs: number
+    readonly defaultRunInvocations: number
+  }
+  /** How long the latency proxy actually held each request (its timer's lateness included). */
+  readonly dynamodbProxy?: {
+    readonly requests: number
+    readonly meanHeldMs: number
+    readonly maxHeldMs: number
   }
   readonly throughput: readonly ThroughputResult[]
   readonly overhead: readonly ColdWarm[]
   readonly composition: readonly BundleComposition[]
   readonly memory?: MemoryResult
+  readonly ioBound?: IoBoundResult
   readonly shards?: ShardsResult
   readonly producer?: ProducerResult
   /** kcat's start-to-exit time on a topic of 800 small messages: its fixed cost in every kcat figure. */

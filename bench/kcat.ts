@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { watchPeakRss } from './peak-rss.ts'
 
 export class KcatMissingError extends Error {
   override readonly name = 'KcatMissingError'
@@ -77,21 +78,26 @@ export async function produceWithKcat(
 
 /**
  * Consumes the topic from the beginning to its end and exits (`-o beginning -e -q`), output
- * to /dev/null; resolves with the elapsed milliseconds, process start to exit.
+ * to /dev/null; resolves with the elapsed milliseconds, process start to exit, and its peak RSS.
  */
-export async function consumeWithKcat(bootstrapServers: string, topic: string): Promise<number> {
+export async function consumeWithKcat(
+  bootstrapServers: string,
+  topic: string,
+): Promise<{ elapsedMs: number; peakRssKb: number }> {
   const started = performance.now()
   const child = spawn('kcat', ['-C', '-b', bootstrapServers, '-t', topic, '-o', 'beginning', '-e', '-q'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  const rss = watchPeakRss(child.pid)
   const stderr = collect(child.stderr)
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (exitCode) => resolve(exitCode))
   })
-  const elapsed = performance.now() - started
+  const elapsedMs = performance.now() - started
+  const peakRssKb = rss.stop()
   if (code !== 0) throw new Error(`kcat -C exited with ${code}: ${(await stderr).trim()}`)
-  return elapsed
+  return { elapsedMs, peakRssKb }
 }
 
 function collect(stream: NodeJS.ReadableStream): Promise<string> {

@@ -1,7 +1,7 @@
 /**
  * The per-message CPU cost of the consumer's own path, without a broker: the benchmark's 200 B
- * JSON orders, already fetched, through `deliverRecords` with a no-op processor, and its parts
- * alone. It shows the floor under the drain's throughput (JSON.parse is most of it), measured
+ * JSON orders, already fetched, through `deliverRecords` with a no-op processor (synchronous, and
+ * async as the README writes it), and its parts alone. It shows the floor under the drain's throughput (JSON.parse is most of it), measured
  * without the noise of the broker and kcat sharing the cores.
  *
  *   node bench/per-message.ts [--messages 200000] [--rounds 21]
@@ -52,9 +52,13 @@ const context: DeliveryContext = {
   },
 }
 
+/** The README's form: an async processor, so a promise per message for the delivery to await. */
+const asyncContext: DeliveryContext = { ...context, processor: { async process() {} } }
+
 let sink = 0
 const steps: Array<[string, () => unknown]> = [
   ['deliverRecords (decode, no-op processor, bookkeeping)', () => deliverRecords(records, context)],
+  ['deliverRecords, async no-op processor (the README form)', () => deliverRecords(records, asyncContext)],
   [
     'decodeMessage (UTF-8 check, decode, JSON.parse, message)',
     () => {

@@ -1,14 +1,17 @@
 /**
- * `npm run bench`: the performance benchmark of issue 6. A benchmark, not a test: it prints
- * and records, it asserts nothing. Against the real Kafka broker the project starts and the
- * DynamoDB API (dynalite, with a request counter), with kcat as the native baseline on the
- * same topics in the same run:
- *   - throughput through the bundled handler (fetch, decode, JSON parse, a no-op processor,
- *     offset saves), draining each scenario's backlog in one invocation and with the default
- *     MAX_MESSAGES, beside `kcat -C -o beginning -e -q`;
- *   - cold and warm invocation overhead with nothing new, bundle size and import time;
- *   - peak RSS, DynamoDB requests per invocation;
- *   - the drain rate with 1 and 2 shards side by side; kcat's and the project's producers.
+ * `npm run bench`: the performance benchmark (issues 6 and 14). A benchmark, not a test: it
+ * prints and records, it asserts nothing. Against the real Kafka broker the project starts and
+ * the DynamoDB API (dynalite) in a process of its own behind a proxy that adds a DynamoDB-like
+ * latency to each request, with kcat and the seed's design in Python as baselines on the same
+ * topics in the same run:
+ *   - throughput through the bundled handler, each drain measured inside the process and as the
+ *     whole process (Node's start and the import included): an async processor (the README's
+ *     form) and a synchronous one, in one invocation and at the default MAX_MESSAGES, the
+ *     default logging handler at LOG_LEVEL=WARN, and issue 6's best case beside them;
+ *   - cold and warm invocation overhead with nothing new (DynamoDB and Kafka requests counted),
+ *     bundle size and import time;
+ *   - peak RSS with Lambda's heap flags, DynamoDB requests per invocation;
+ *   - an I/O-bound processor (5 ms per message); 1 and 2 shards side by side; the producers.
  * Writes bench/results/<date>.{json,md,svg} and the summary in bench/README.md.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
@@ -30,6 +33,8 @@ import {
   type BenchOptions,
   parseBenchOptions,
   REFERENCE_SCENARIO,
+  type RunId,
+  repeatsOf,
   type Scenario,
   USAGE,
 } from './bench-options.ts'
@@ -37,28 +42,34 @@ import type {
   BenchResults,
   BundleComposition,
   ColdWarm,
-  LkcRate,
+  DrainRunResult,
+  IoBoundResult,
+  KcatResult,
   MemoryResult,
   MemoryRow,
   ProducerResult,
+  PythonResult,
   Rate,
+  Ratios,
+  RequestCounts,
   ShardsResult,
   ThroughputResult,
 } from './bench-results.ts'
-import {
-  type CountingDynamoDbServer,
-  countsBetween,
-  type OperationCounts,
-  startCountingDynamoDbServer,
-} from './counting-dynamodb-server.ts'
+import { countsBetween, type OperationCounts } from './counting-dynamodb-server.ts'
+import { type DynamoDbSide, startDynamoDbSide } from './dynamodb-side.ts'
 import { consumeWithKcat, ensureKcat, produceWithKcat } from './kcat.ts'
 import { payloadLines } from './payloads.ts'
+import { summariseProfiles } from './profile-summary.ts'
+import { ensureSeedDesign, runSeedDesign, type SeedDesignRun } from './python-baseline.ts'
 import { checkTargets, renderMarkdown, withResultsSection } from './report.ts'
 import { median, type Spread, spreadOf } from './stats.ts'
 import { renderThroughputChart } from './svg-chart.ts'
+import { summariseGcTraces } from './trace-gc-summary.ts'
 import {
   type DrainResult,
+  type InvocationRequests,
   type InvocationsResult,
+  type ProcessorKind,
   WORKER_JOB_VARIABLE,
   type WorkerJob,
   type WorkerMessage,
@@ -75,9 +86,11 @@ const TABLE = 'kafka-consumer-offsets'
 /** The default MAX_MESSAGES (the seed's 1000). */
 const DEFAULT_MAX_MESSAGES = 1000
 /** The pause before each throughput measurement, for the broker to finish the previous one's work. */
-const SETTLE_MS = 1000
+const SETTLE_MS = 500
 /** The function's memory in the stack, MB. */
 const FUNCTION_MEMORY_MB = 512
+/** The I/O-bound scenario: messages over partitions, each awaited this long by the processor. */
+const IO_BOUND = { messages: 1000, partitions: 8, waitPerMessageMs: 5 } as const
 
 const log = (line: string) =>
   process.stderr.write(`\x1b[2m[bench ${new Date().toISOString().slice(11, 19)}]\x1b[0m ${line}\n`)
@@ -90,10 +103,17 @@ interface Bundles {
 
 interface Stack {
   readonly broker: KafkaBroker
-  readonly dynamodb: CountingDynamoDbServer
-  /** The environment every worker gets: the function's configuration, as Lambda would set it. */
+  readonly dynamodb: DynamoDbSide
+  /**
+   * The environment every worker gets: the function's configuration, as Lambda would set it,
+   * DynamoDB through the latency proxy (the real path).
+   */
   readonly env: Readonly<Record<string, string>>
 }
+
+/** Set from `--cpu-prof` and `--trace-gc`: where the drain workers write their profiles and GC traces. */
+let cpuProfileDir: string | undefined
+let traceGcDir: string | undefined
 
 async function main(): Promise<void> {
   const parsed = parseBenchOptions(process.argv.slice(2), process.env)
@@ -103,18 +123,27 @@ async function main(): Promise<void> {
   }
   const options = parsed
   if (options.cpuProfileDir !== undefined) cpuProfileDir = resolve(options.cpuProfileDir)
+  if (options.traceGcDir !== undefined) traceGcDir = resolve(options.traceGcDir)
+  for (const directory of [cpuProfileDir, traceGcDir]) {
+    if (directory !== undefined) await mkdir(directory, { recursive: true })
+  }
   const startedAt = new Date()
   const loadAverageAtStart = os.loadavg()
   const kcat = ensureKcat(log)
-  log(`kcat: ${kcat}; load average ${loadAverageAtStart.map((load) => load.toFixed(2)).join(' ')}`)
+  const python = options.runs.has('python') ? ensureSeedDesign() : undefined
+  log(
+    `${kcat}; ${python ?? 'no Python baseline'}; load average ${loadAverageAtStart.map((load) => load.toFixed(2)).join(' ')}`,
+  )
 
   const bundles = await buildBundles()
   log(
     `bundles: self-contained ${kib(bundles.selfContained.bytes)}, layer-style ${kib(bundles.layer.bytes)} (Kafka client from the built layer)`,
   )
 
-  log('starting the Kafka broker and the DynamoDB API')
-  const dynamodb = await startCountingDynamoDbServer()
+  log(
+    `starting the Kafka broker, and the DynamoDB API in its own process behind a proxy adding ${options.dynamodbLatencyMs} ms per request`,
+  )
+  const dynamodb = await startDynamoDbSide(options.dynamodbLatencyMs)
   let broker: KafkaBroker
   try {
     broker = await startKafkaBroker()
@@ -127,7 +156,7 @@ async function main(): Promise<void> {
     dynamodb,
     env: {
       KAFKA_BOOTSTRAP_SERVERS: broker.bootstrapServers,
-      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      DYNAMODB_ENDPOINT: dynamodb.proxyEndpoint,
       DYNAMODB_TABLE: TABLE,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -161,21 +190,22 @@ async function main(): Promise<void> {
       }
       const kcatRuns: number[] = []
       for (let run = 0; run < 5; run++)
-        kcatRuns.push(await consumeWithKcat(stack.broker.bootstrapServers, idleTopic))
+        kcatRuns.push((await consumeWithKcat(stack.broker.bootstrapServers, idleTopic)).elapsedMs)
       kcatFixedMs = spreadOf(kcatRuns)
       log(`kcat on the 800-message topic: ${ms(kcatFixedMs.median)} from start to exit`)
     }
 
-    let memory: MemoryResult | undefined
-    const referenceScenario = options.scenarios.find((scenario) => scenario.id === REFERENCE_SCENARIO)
-    const referenceTopicForMemory = topics.get(REFERENCE_SCENARIO)
-    if (options.sections.has('memory') && referenceScenario && referenceTopicForMemory) {
-      memory = await measureMemory(stack, bundles, options, referenceScenario, referenceTopicForMemory)
-    }
-
-    let shards: ShardsResult | undefined
     const reference = options.scenarios.find((scenario) => scenario.id === REFERENCE_SCENARIO)
     const referenceTopic = topics.get(REFERENCE_SCENARIO)
+    let memory: MemoryResult | undefined
+    if (options.sections.has('memory') && reference && referenceTopic) {
+      memory = await measureMemory(stack, bundles, options, reference, referenceTopic)
+    }
+
+    let ioBound: IoBoundResult | undefined
+    if (options.sections.has('io')) ioBound = await measureIoBound(stack, bundles, options)
+
+    let shards: ShardsResult | undefined
     if (options.sections.has('shards') && reference && referenceTopic) {
       shards = await measureShards(stack, bundles, options, reference, referenceTopic)
     }
@@ -183,6 +213,7 @@ async function main(): Promise<void> {
     let producer: ProducerResult | undefined
     if (options.sections.has('producer')) producer = await measureProducers(stack, options)
 
+    const holds = await dynamodb.holds()
     const partial = {
       startedAt: startedAt.toISOString(),
       durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
@@ -194,18 +225,28 @@ async function main(): Promise<void> {
         loadAverageAtEnd: rounded(os.loadavg()),
         node: process.version,
         kcat,
+        ...(python && { python }),
         commit: gitDescribe(),
       },
       options: {
         scale: options.scale,
         repeat: options.repeat,
+        repeatOthers: options.repeatOthers,
         coldRuns: options.coldRuns,
         warmPerProcess: options.warmPerProcess,
+        dynamodbLatencyMs: options.dynamodbLatencyMs,
+        defaultRunInvocations: options.defaultRunInvocations,
+      },
+      dynamodbProxy: {
+        requests: holds.count,
+        meanHeldMs: round(holds.meanMs, 2),
+        maxHeldMs: round(holds.maxMs),
       },
       throughput,
       overhead,
       composition: [composition('self-contained', bundles.selfContained.metafile)],
       ...(memory && { memory }),
+      ...(ioBound && { ioBound }),
       ...(shards && { shards }),
       ...(producer && { producer }),
       ...(kcatFixedMs && { kcatFixedMs }),
@@ -215,6 +256,16 @@ async function main(): Promise<void> {
   } finally {
     log('stopping the broker and the DynamoDB API')
     await Promise.allSettled([broker.stop(), dynamodb.stop()])
+  }
+  if (cpuProfileDir !== undefined) {
+    const summary = await summariseProfiles(cpuProfileDir, bundles.selfContained.path)
+    process.stdout.write(`\n${summary}\n`)
+    log(`CPU profiles and their summary (summary.md) in ${cpuProfileDir}`)
+  }
+  if (traceGcDir !== undefined) {
+    const summary = await summariseGcTraces(traceGcDir)
+    process.stdout.write(`\n${summary}\n`)
+    log(`GC traces and their summary (summary.md) in ${traceGcDir}`)
   }
 }
 
@@ -282,6 +333,61 @@ async function prepareTopic(stack: Stack, scenario: Scenario) {
   return { topic, produce }
 }
 
+/** How one of the bundled handler's drains is run. */
+interface DrainPlan {
+  readonly run: RunId
+  readonly processor: ProcessorKind
+  readonly env: Readonly<Record<string, string>>
+  readonly dynamodbLatencyMs: number
+  readonly maxMessages: number
+  readonly maxInvocations: number
+  readonly expectMessages: number
+  readonly logLevel?: string
+}
+
+function drainPlans(stack: Stack, options: BenchOptions, scenario: Scenario): DrainPlan[] {
+  const oneInvocation = {
+    maxMessages: options.oneShotMaxMessages,
+    maxInvocations: scenario.messages + 10,
+    expectMessages: scenario.messages,
+  }
+  const invocations = Math.min(
+    options.defaultRunInvocations,
+    Math.ceil(scenario.messages / DEFAULT_MAX_MESSAGES),
+  )
+  const byDefault = {
+    maxMessages: DEFAULT_MAX_MESSAGES,
+    maxInvocations: invocations,
+    expectMessages: Math.min(scenario.messages, invocations * DEFAULT_MAX_MESSAGES),
+  }
+  const latency = options.dynamodbLatencyMs
+  const all: DrainPlan[] = [
+    { run: 'async', processor: 'async', env: {}, dynamodbLatencyMs: latency, ...oneInvocation },
+    { run: 'sync', processor: 'sync', env: {}, dynamodbLatencyMs: latency, ...oneInvocation },
+    { run: 'async-1000', processor: 'async', env: {}, dynamodbLatencyMs: latency, ...byDefault },
+    { run: 'sync-1000', processor: 'sync', env: {}, dynamodbLatencyMs: latency, ...byDefault },
+    {
+      run: 'default-warn',
+      processor: 'default',
+      env: { LOG_LEVEL: 'WARN' },
+      logLevel: 'WARN',
+      dynamodbLatencyMs: latency,
+      ...oneInvocation,
+    },
+    {
+      run: 'best-case',
+      processor: 'sync',
+      env: { DYNAMODB_ENDPOINT: stack.dynamodb.endpoint },
+      dynamodbLatencyMs: 0,
+      ...oneInvocation,
+    },
+  ]
+  return all.filter(
+    (plan) =>
+      options.runs.has(plan.run) && (plan.run !== 'default-warn' || scenario.id === REFERENCE_SCENARIO),
+  )
+}
+
 async function measureThroughput(
   stack: Stack,
   bundles: Bundles,
@@ -290,98 +396,244 @@ async function measureThroughput(
   topic: string,
   produce: ThroughputResult['produce'],
 ): Promise<ThroughputResult> {
-  const kcatRuns: number[] = []
-  const oneShot: DrainMeasurement[] = []
-  const byDefault: DrainMeasurement[] = []
-  const measurements: Array<() => Promise<void>> = [
-    async () => {
+  const repeats = repeatsOf(options, scenario)
+  const kcatRuns: Array<{ elapsedMs: number; peakRssKb: number }> = []
+  const pythonRuns: SeedDesignRun[] = []
+  const plans = drainPlans(stack, options, scenario)
+  const drains = new Map<RunId, DrainMeasurement[]>(plans.map((plan) => [plan.run, []]))
+  const measurements: Array<() => Promise<void>> = []
+  if (options.runs.has('kcat')) {
+    measurements.push(async () => {
       kcatRuns.push(await consumeWithKcat(stack.broker.bootstrapServers, topic))
-    },
-    async () => {
-      oneShot.push(
-        await drain(stack, bundles.selfContained.path, scenario, topic, {
-          MAX_MESSAGES: String(options.oneShotMaxMessages),
-        }),
+    })
+  }
+  if (options.runs.has('python')) {
+    measurements.push(async () => {
+      const run = await runSeedDesign({
+        ...stack.env,
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: `bench-${++groupSequence}`,
+        MAX_MESSAGES: String(options.oneShotMaxMessages),
+      })
+      if (run.messages !== scenario.messages) {
+        throw new Error(
+          `${scenario.id}: the Python baseline processed ${run.messages} messages, not ${scenario.messages}`,
+        )
+      }
+      pythonRuns.push(run)
+    })
+  }
+  for (const plan of plans) {
+    measurements.push(async () => {
+      drains.get(plan.run)!.push(
+        await drain(
+          stack,
+          bundles.selfContained.path,
+          scenario,
+          topic,
+          plan.processor,
+          `${scenario.id}-${plan.run}`,
+          {
+            env: { ...plan.env, MAX_MESSAGES: String(plan.maxMessages) },
+            maxInvocations: plan.maxInvocations,
+            expectMessages: plan.expectMessages,
+          },
+        ),
       )
-    },
-    async () => {
-      byDefault.push(
-        await drain(stack, bundles.selfContained.path, scenario, topic, {
-          MAX_MESSAGES: String(DEFAULT_MAX_MESSAGES),
-        }),
-      )
-    },
-  ]
-  for (let repeat = 1; repeat <= options.repeat; repeat++) {
-    // Interleaved, so that a change in the machine's load hits all three alike, and in a
-    // rotating order with a pause before each, so that none always runs in the wake of
-    // another (the broker's own work after a drain: its garbage collection, its caches).
+    })
+  }
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    // Interleaved, so that a change in the machine's load hits all alike, and in a rotating
+    // order with a pause before each, so that none always runs in the wake of another (the
+    // broker's own work after a drain: its garbage collection, its caches).
     for (let step = 0; step < measurements.length; step++) {
       await sleep(SETTLE_MS)
       await measurements[(repeat - 1 + step) % measurements.length]!()
     }
-    log(
-      `${scenario.id} #${repeat}: kcat ${ms(kcatRuns.at(-1)!)}, one invocation ${ms(oneShot.at(-1)!.result.elapsedMs)}` +
-        ` (${rssMb(oneShot.at(-1)!.result.maxRssKb)} MB peak RSS), MAX_MESSAGES=${DEFAULT_MAX_MESSAGES} ${ms(byDefault.at(-1)!.result.elapsedMs)}` +
-        ` (${byDefault.at(-1)!.result.invocations} invocations)`,
-    )
+    const parts = [
+      ...(kcatRuns.length > 0 ? [`kcat ${ms(kcatRuns.at(-1)!.elapsedMs)}`] : []),
+      ...(pythonRuns.length > 0 ? [`Python ${ms(pythonRuns.at(-1)!.wallMs)}`] : []),
+      ...plans.map((plan) => {
+        const last = drains.get(plan.run)!.at(-1)!
+        return `${plan.run} ${ms(last.result.elapsedMs)} (whole ${ms(last.wallMs)}, ${rssMb(last.result.maxRssKb)} MB)`
+      }),
+    ]
+    log(`${scenario.id} #${repeat}/${repeats}: ${parts.join(', ')}`)
   }
-  const kcat = rateOf(kcatRuns, scenario)
+  const kcat: KcatResult | undefined =
+    kcatRuns.length === 0
+      ? undefined
+      : {
+          wholeProcess: rateOf(
+            kcatRuns.map((run) => run.elapsedMs),
+            scenario.messages,
+            scenario.sizeInBytes,
+          ),
+          peakRssMb: spreadOf(kcatRuns.map((run) => rssMb(run.peakRssKb))),
+        }
+  const python = pythonResultOf(pythonRuns, scenario, kcat)
   return {
     scenario: scenario.id,
     messages: scenario.messages,
     sizeInBytes: scenario.sizeInBytes,
     partitions: scenario.partitions,
+    repeats,
     produce,
-    kcat,
-    oneInvocation: lkcRateOf(oneShot, scenario, options.oneShotMaxMessages, kcat),
-    defaultMaxMessages: lkcRateOf(byDefault, scenario, DEFAULT_MAX_MESSAGES, kcat),
+    ...(kcat && { kcat }),
+    ...(python && { python }),
+    drains: plans.map((plan) => drainRunResultOf(plan, drains.get(plan.run)!, scenario, kcat, python)),
+  }
+}
+
+function pythonResultOf(
+  runs: readonly SeedDesignRun[],
+  scenario: Scenario,
+  kcat: KcatResult | undefined,
+): PythonResult | undefined {
+  if (runs.length === 0) return undefined
+  const inProcess = rateOf(
+    runs.map((run) => run.drainMs),
+    scenario.messages,
+    scenario.sizeInBytes,
+  )
+  const wholeProcess = rateOf(
+    runs.map((run) => run.wallMs),
+    scenario.messages,
+    scenario.sizeInBytes,
+  )
+  return {
+    inProcess,
+    wholeProcess,
+    peakRssMb: spreadOf(runs.map((run) => rssMb(run.peakRssKb))),
+    importMs: spreadOf(runs.map((run) => round(run.importMs))),
+    ...(kcat && { toKcat: ratiosOf({ inProcess, wholeProcess }, kcat.wholeProcess, kcat.wholeProcess) }),
+  }
+}
+
+function drainRunResultOf(
+  plan: DrainPlan,
+  runs: readonly DrainMeasurement[],
+  scenario: Scenario,
+  kcat: KcatResult | undefined,
+  python: PythonResult | undefined,
+): DrainRunResult {
+  const inProcess = rateOf(
+    runs.map((run) => run.result.elapsedMs),
+    plan.expectMessages,
+    scenario.sizeInBytes,
+  )
+  const wholeProcess = rateOf(
+    runs.map((run) => run.wallMs),
+    plan.expectMessages,
+    scenario.sizeInBytes,
+  )
+  const middle = [...runs].sort((a, b) => a.result.elapsedMs - b.result.elapsedMs)[
+    Math.floor(runs.length / 2)
+  ]!
+  const invocations = middle.result.invocations
+  return {
+    run: plan.run,
+    processor: plan.processor,
+    dynamodbLatencyMs: plan.dynamodbLatencyMs,
+    ...(plan.logLevel && { logLevel: plan.logLevel }),
+    maxMessages: plan.maxMessages,
+    messages: plan.expectMessages,
+    invocations,
+    inProcess,
+    wholeProcess,
+    msPerInvocation: round(middle.result.elapsedMs / invocations, 2),
+    peakRssMb: spreadOf(runs.map((run) => rssMb(run.result.maxRssKb))),
+    rssAfterImportMb: rssMb(middle.result.rssAfterImportKb),
+    importMs: spreadOf(runs.map((run) => round(run.result.importMs))),
+    dynamodbPerInvocation: perInvocation(middle.dynamodb, invocations),
+    offsetsWrittenPerInvocation: round(middle.result.offsetsWritten / invocations, 2),
+    checkpointsPerInvocation: round(middle.result.checkpoints / invocations, 2),
+    ...(kcat && { toKcat: ratiosOf({ inProcess, wholeProcess }, kcat.wholeProcess, kcat.wholeProcess) }),
+    ...(python && {
+      toPython: ratiosOf({ inProcess, wholeProcess }, python.inProcess, python.wholeProcess),
+    }),
+  }
+}
+
+function ratiosOf(
+  rates: { inProcess: Rate; wholeProcess: Rate },
+  inProcessBaseline: Rate,
+  wholeProcessBaseline: Rate,
+): Ratios {
+  return {
+    inProcess: round(rates.inProcess.messagesPerSecond / inProcessBaseline.messagesPerSecond, 3),
+    wholeProcess: round(rates.wholeProcess.messagesPerSecond / wholeProcessBaseline.messagesPerSecond, 3),
   }
 }
 
 interface DrainMeasurement {
   readonly result: DrainResult
+  /** The worker's whole process: from its fork to its exit. */
+  readonly wallMs: number
   readonly dynamodb: Record<string, number>
 }
 
 let groupSequence = 0
-/** Set from `--cpu-prof`: where the drain workers write their CPU profiles. */
-let cpuProfileDir: string | undefined
 
 /**
- * One worker draining the topic from the beginning under a fresh consumer_id; with
- * `maxInvocations: 1`, only what one invocation takes (MAX_MESSAGES).
+ * One worker draining the topic from the beginning under a fresh consumer_id, timed from its
+ * fork to its exit as well as inside; with `maxInvocations: 1`, only what one invocation takes.
  */
 async function drain(
   stack: Stack,
   bundle: string,
   scenario: Scenario,
   topic: string,
-  env: Record<string, string>,
-  run: { nodeOptions?: readonly string[]; expectMessages?: number; maxInvocations?: number } = {},
+  processor: ProcessorKind,
+  label: string,
+  run: {
+    env: Record<string, string>
+    nodeOptions?: readonly string[]
+    expectMessages?: number
+    maxInvocations?: number
+  },
 ): Promise<DrainMeasurement> {
-  const profiling = cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`]
+  const before = await stack.dynamodb.counts()
   const worker = startWorker(
-    { mode: 'drain', bundle, maxInvocations: run.maxInvocations ?? scenario.messages + 10 },
-    { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${++groupSequence}`, ...env },
-    [...(run.nodeOptions ?? []), ...profiling],
+    {
+      mode: 'drain',
+      bundle,
+      processor,
+      maxInvocations: run.maxInvocations ?? scenario.messages + 10,
+      waitForGo: false,
+    },
+    { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `bench-${++groupSequence}`, ...run.env },
+    [...(run.nodeOptions ?? []), ...diagnosticFlags(label)],
+    label,
   )
-  await worker.ready
-  const before = stack.dynamodb.counts()
-  worker.go()
-  const result = await worker.result
+  const { message: result, wallMs } = await worker.result
   if (result.type !== 'drain') throw new Error(`expected a drain result, got ${result.type}`)
   const expected = run.expectMessages ?? scenario.messages
   if (result.messages !== expected) {
     throw new Error(`${scenario.id}: the drain processed ${result.messages} messages, not ${expected}`)
   }
-  return { result, dynamodb: countsBetween(before, stack.dynamodb.counts()) }
+  return { result, wallMs, dynamodb: countsBetween(before, await stack.dynamodb.counts()) }
+}
+
+let profileSequence = 0
+/** `--cpu-prof` and `--trace-gc` for a drain worker, its files named after what it measures. */
+function diagnosticFlags(label: string): string[] {
+  const flags: string[] = []
+  if (cpuProfileDir !== undefined) {
+    flags.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${cpuProfileDir}`,
+      `--cpu-prof-name=${label}-${++profileSequence}.cpuprofile`,
+    )
+  }
+  if (traceGcDir !== undefined) flags.push('--trace-gc')
+  return flags
 }
 
 /**
- * Peak RSS of one invocation: the whole backlog and a tenth of it (bounded by the fetch size,
- * it should not differ), with this machine's V8 heap sizing and with the heap flags Lambda's
- * runtime gives a function of the stack's memory.
+ * Peak RSS of one invocation, Node started with the heap flags Lambda's runtime gives a
+ * function of the stack's memory: the real path (async processor) on the whole backlog and on a
+ * tenth of it (bounded by the fetch size, it should not differ much), and the synchronous one.
  */
 async function measureMemory(
   stack: Stack,
@@ -391,36 +643,45 @@ async function measureMemory(
   topic: string,
 ): Promise<MemoryResult> {
   const tenth = Math.round(scenario.messages / 10)
+  const flags = lambdaHeapFlags(FUNCTION_MEMORY_MB)
+  // The first is the target's (the median of --repeat runs); the others are for comparison.
+  const others = Math.min(options.repeat, options.repeatOthers)
   const variants = [
-    { label: 'whole backlog', messages: scenario.messages, nodeOptions: [] as string[] },
-    { label: 'a tenth of it', messages: tenth, nodeOptions: [] as string[] },
-    { label: 'whole backlog', messages: scenario.messages, nodeOptions: lambdaHeapFlags(FUNCTION_MEMORY_MB) },
-    { label: 'a tenth of it', messages: tenth, nodeOptions: lambdaHeapFlags(FUNCTION_MEMORY_MB) },
-  ]
+    { label: 'whole backlog', processor: 'async', messages: scenario.messages, repeats: options.repeat },
+    { label: 'a tenth of it', processor: 'async', messages: tenth, repeats: others },
+    { label: 'whole backlog', processor: 'sync', messages: scenario.messages, repeats: others },
+  ] as const
   const rows: MemoryRow[] = []
   for (const variant of variants) {
     const runs: DrainResult[] = []
-    for (let repeat = 0; repeat < options.repeat; repeat++) {
+    for (let repeat = 0; repeat < variant.repeats; repeat++) {
       const { result } = await drain(
         stack,
         bundles.selfContained.path,
         scenario,
         topic,
-        { MAX_MESSAGES: String(variant.messages) },
-        { nodeOptions: variant.nodeOptions, expectMessages: variant.messages, maxInvocations: 1 },
+        variant.processor,
+        `memory-${variant.processor}-${variant.messages}`,
+        {
+          env: { MAX_MESSAGES: String(variant.messages) },
+          nodeOptions: flags,
+          expectMessages: variant.messages,
+          maxInvocations: 1,
+        },
       )
       runs.push(result)
     }
     const row = {
       label: variant.label,
+      processor: variant.processor,
       messages: variant.messages,
-      nodeOptions: variant.nodeOptions.join(' '),
+      nodeOptions: flags.join(' '),
       peakRssMb: spreadOf(runs.map((run) => rssMb(run.maxRssKb))),
       rssAfterImportMb: rssMb(median(runs.map((run) => run.rssAfterImportKb))),
     }
     rows.push(row)
     log(
-      `memory: ${row.messages.toLocaleString('en-US')} messages ${row.nodeOptions || '(V8 defaults)'}: peak RSS ${row.peakRssMb.median} MB`,
+      `memory: ${row.messages.toLocaleString('en-US')} messages, ${row.processor} processor, ${row.nodeOptions}: peak RSS ${row.peakRssMb.median} MB`,
     )
   }
   return { scenario: scenario.id, rows }
@@ -429,13 +690,35 @@ async function measureMemory(
 /** A topic whose every partition has messages, all consumed: the next invocations find nothing new. */
 async function prepareIdleTopic(stack: Stack, bundles: Bundles): Promise<string> {
   const topic = `bench-idle-${Date.now().toString(36)}`
-  const partitions = 8
+  await produceSmall(stack, topic, 800, 8)
+  const worker = startWorker(
+    {
+      mode: 'drain',
+      bundle: bundles.selfContained.path,
+      processor: 'sync',
+      maxInvocations: 10,
+      waitForGo: false,
+    },
+    { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: 'bench-idle' },
+  )
+  const { message: result } = await worker.result
+  if (result.type !== 'drain' || result.messages !== 800) throw new Error('could not prepare the idle topic')
+  return topic
+}
+
+/** A new topic with `messages` small JSON messages spread evenly over its partitions. */
+async function produceSmall(
+  stack: Stack,
+  topic: string,
+  messages: number,
+  partitions: number,
+): Promise<void> {
   await createTopic({ bootstrapServers: [stack.broker.bootstrapServers], topic, partitions })
   const sender = createSender([stack.broker.bootstrapServers])
   try {
     await sender.send(
       topic,
-      Array.from({ length: 800 }, (_, index) => ({
+      Array.from({ length: messages }, (_, index) => ({
         value: JSON.stringify({ index }),
         partition: index % partitions,
       })),
@@ -443,15 +726,6 @@ async function prepareIdleTopic(stack: Stack, bundles: Bundles): Promise<string>
   } finally {
     await sender.close()
   }
-  const worker = startWorker(
-    { mode: 'drain', bundle: bundles.selfContained.path, maxInvocations: 10 },
-    { ...stack.env, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: 'bench-idle' },
-  )
-  await worker.ready
-  worker.go()
-  const result = await worker.result
-  if (result.type !== 'drain' || result.messages !== 800) throw new Error('could not prepare the idle topic')
-  return topic
 }
 
 async function measureOverhead(
@@ -463,10 +737,15 @@ async function measureOverhead(
 ): Promise<ColdWarm> {
   const bundle = kind === 'self-contained' ? bundles.selfContained : bundles.layer
   const runs: InvocationsResult[] = []
-  const before = stack.dynamodb.counts()
+  const before = await stack.dynamodb.counts()
   for (let run = 0; run < options.coldRuns; run++) {
     const worker = startWorker(
-      { mode: 'invocations', bundle: bundle.path, warmInvocations: options.warmPerProcess },
+      {
+        mode: 'invocations',
+        bundle: bundle.path,
+        processor: 'async',
+        warmInvocations: options.warmPerProcess,
+      },
       {
         ...stack.env,
         KAFKA_TOPIC: topic,
@@ -474,30 +753,88 @@ async function measureOverhead(
         ...(kind === 'layer' && { NODE_PATH: bundles.layer.nodePath }),
       },
     )
-    const result = await worker.result
+    const { message: result } = await worker.result
     if (result.type !== 'invocations') throw new Error(`expected invocation timings, got ${result.type}`)
     if (result.messages !== 0) throw new Error(`the idle topic had ${result.messages} new message(s)`)
     runs.push(result)
   }
   const invocations = options.coldRuns * (1 + options.warmPerProcess)
-  const requests = countsBetween(before, stack.dynamodb.counts())
+  const requests = countsBetween(before, await stack.dynamodb.counts())
   const result: ColdWarm = {
     bundle: kind,
     bundleBytes: bundle.bytes,
     bundleGzipBytes: bundle.gzipBytes,
+    dynamodbLatencyMs: options.dynamodbLatencyMs,
     importMs: spreadOf(runs.map((run) => run.importMs)),
     firstInvocationMs: spreadOf(runs.map((run) => run.firstInvocationMs)),
     coldMs: spreadOf(runs.map((run) => run.importMs + run.firstInvocationMs)),
     coldSinceProcessStartMs: spreadOf(runs.map((run) => run.sinceProcessStartMs)),
     warmMs: spreadOf(runs.flatMap((run) => run.warmMs)),
     dynamodbPerInvocation: perInvocation(requests, invocations),
+    coldRequests: meanRequests(runs.map((run) => run.requests[0]!)),
+    warmRequests: meanRequests(runs.flatMap((run) => run.requests.slice(1))),
     idleRssMb: spreadOf(runs.map((run) => rssMb(run.maxRssKb))),
   }
   log(
     `${kind}: cold ${ms(result.coldMs.median)} (import ${ms(result.importMs.median)} + invocation ${ms(result.firstInvocationMs.median)}),` +
-      ` warm ${result.warmMs.median.toFixed(1)} ms median of ${result.warmMs.n}`,
+      ` warm ${result.warmMs.median.toFixed(1)} ms median of ${result.warmMs.n};` +
+      ` warm: DynamoDB ${describe(result.warmRequests.dynamodb)} (${result.warmRequests.roundTrips.dynamodb} round trips),` +
+      ` Kafka ${describe(result.warmRequests.kafka)} (${result.warmRequests.roundTrips.kafka} round trips)`,
   )
   return result
+}
+
+function meanRequests(all: readonly InvocationRequests[]): RequestCounts {
+  const mean = (pick: (requests: InvocationRequests) => Readonly<Record<string, number>>) => {
+    const sums: Record<string, number> = {}
+    for (const requests of all) {
+      for (const [name, count] of Object.entries(pick(requests))) sums[name] = (sums[name] ?? 0) + count
+    }
+    return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, round(sum / all.length, 2)]))
+  }
+  const meanOf = (pick: (requests: InvocationRequests) => number) =>
+    round(all.reduce((sum, requests) => sum + pick(requests), 0) / Math.max(1, all.length), 2)
+  return {
+    dynamodb: mean((requests) => requests.dynamodb),
+    kafka: mean((requests) => requests.kafka),
+    roundTrips: {
+      dynamodb: meanOf((requests) => requests.roundTrips.dynamodb),
+      kafka: meanOf((requests) => requests.roundTrips.kafka),
+    },
+  }
+}
+
+/**
+ * The I/O-bound scenario: an async processor awaiting 5 ms per message (as a call to another
+ * service would), 1,000 messages over 8 partitions, one invocation at MAX_MESSAGES=1000. The
+ * waits alone take 5 s with the partitions one after another, 625 ms side by side.
+ */
+async function measureIoBound(stack: Stack, bundles: Bundles, options: BenchOptions): Promise<IoBoundResult> {
+  const topic = `bench-io-${Date.now().toString(36)}`
+  await produceSmall(stack, topic, IO_BOUND.messages, IO_BOUND.partitions)
+  const scenario: Scenario = { id: 'io-bound', messages: IO_BOUND.messages, sizeInBytes: 0, partitions: 8 }
+  const invocation: number[] = []
+  const whole: number[] = []
+  for (let repeat = 1; repeat <= options.repeat; repeat++) {
+    const measured = await drain(stack, bundles.selfContained.path, scenario, topic, 'io-5ms', 'io-bound', {
+      env: { MAX_MESSAGES: String(IO_BOUND.messages) },
+      maxInvocations: 1,
+    })
+    invocation.push(measured.result.elapsedMs)
+    whole.push(measured.wallMs)
+    log(
+      `I/O-bound #${repeat}: one invocation ${ms(measured.result.elapsedMs)} (whole process ${ms(measured.wallMs)})`,
+    )
+  }
+  return {
+    messages: IO_BOUND.messages,
+    partitions: IO_BOUND.partitions,
+    waitPerMessageMs: IO_BOUND.waitPerMessageMs,
+    invocationMs: spreadOf(invocation.map(round)),
+    wholeProcessMs: spreadOf(whole.map(round)),
+    sequentialFloorMs: IO_BOUND.messages * IO_BOUND.waitPerMessageMs,
+    parallelFloorMs: Math.ceil(IO_BOUND.messages / IO_BOUND.partitions) * IO_BOUND.waitPerMessageMs,
+  }
 }
 
 async function measureShards(
@@ -510,15 +847,23 @@ async function measureShards(
   const one: number[] = []
   const two: number[] = []
   let perShard: number[] = []
-  for (let repeat = 1; repeat <= options.repeat; repeat++) {
-    const single = await drain(stack, bundles.selfContained.path, scenario, topic, {
-      MAX_MESSAGES: String(options.oneShotMaxMessages),
+  const processor: ProcessorKind = 'async'
+  const repeats = Math.min(options.repeat, options.repeatOthers)
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    const single = await drain(stack, bundles.selfContained.path, scenario, topic, processor, 'shards-1', {
+      env: { MAX_MESSAGES: String(options.oneShotMaxMessages) },
     })
     one.push(single.result.elapsedMs)
     const group = `bench-${++groupSequence}`
     const workers = [0, 1].map((index) =>
       startWorker(
-        { mode: 'drain', bundle: bundles.selfContained.path, maxInvocations: 100 },
+        {
+          mode: 'drain',
+          bundle: bundles.selfContained.path,
+          processor,
+          maxInvocations: 100,
+          waitForGo: true,
+        },
         {
           ...stack.env,
           KAFKA_TOPIC: topic,
@@ -534,7 +879,7 @@ async function measureShards(
     for (const worker of workers) worker.go()
     const results = await Promise.all(workers.map((worker) => worker.result))
     two.push(performance.now() - started)
-    perShard = results.map((result) => (result.type === 'drain' ? result.messages : 0))
+    perShard = results.map(({ message }) => (message.type === 'drain' ? message.messages : 0))
     const total = perShard.reduce((sum, count) => sum + count, 0)
     if (total !== scenario.messages) {
       throw new Error(
@@ -548,6 +893,7 @@ async function measureShards(
   return {
     scenario: scenario.id,
     messages: scenario.messages,
+    processor,
     oneShard: {
       runsMs: one.map(round),
       messagesPerSecond: Math.round((scenario.messages / median(one)) * 1000),
@@ -600,7 +946,8 @@ async function measureProducers(stack: Stack, options: BenchOptions): Promise<Pr
 
 interface Worker {
   readonly ready: Promise<number>
-  readonly result: Promise<WorkerMessage>
+  /** The worker's last message, and its whole process's time: from the fork to the exit. */
+  readonly result: Promise<{ message: WorkerMessage; wallMs: number }>
   go(): void
 }
 
@@ -608,7 +955,9 @@ function startWorker(
   job: WorkerJob,
   env: Readonly<Record<string, string>>,
   nodeOptions: readonly string[] = [],
+  label = 'worker',
 ): Worker {
+  const forkedAt = performance.now()
   const child: ChildProcess = fork(workerPath, [], {
     execArgv: [...nodeOptions],
     env: {
@@ -617,14 +966,22 @@ function startWorker(
       ...env,
       [WORKER_JOB_VARIABLE]: JSON.stringify(job),
     },
-    // The handler's JSON log lines go nowhere, as fast as CloudWatch's agent takes them.
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // The handler's JSON log lines go nowhere, as fast as CloudWatch's agent takes them; with
+    // --trace-gc, V8's lines (and the handler's) go to a file per worker.
+    stdio: ['ignore', traceGcDir === undefined ? 'ignore' : 'pipe', 'inherit', 'ipc'],
   })
+  if (traceGcDir !== undefined && child.stdout) {
+    const chunks: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+    child.stdout.on('end', () => {
+      writeFile(join(traceGcDir!, `${label}-${child.pid}.log`), Buffer.concat(chunks)).catch(() => {})
+    })
+  }
   let markReady: (importMs: number) => void = () => {}
   const ready = new Promise<number>((resolveReady) => {
     markReady = resolveReady
   })
-  const result = new Promise<WorkerMessage>((resolveResult, reject) => {
+  const result = new Promise<{ message: WorkerMessage; wallMs: number }>((resolveResult, reject) => {
     let final: WorkerMessage | undefined
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') markReady(message.importMs)
@@ -632,9 +989,10 @@ function startWorker(
     })
     child.once('error', reject)
     child.once('exit', (code) => {
+      const wallMs = performance.now() - forkedAt
       if (final?.type === 'error') reject(new Error(`the consumer worker failed: ${final.message}`))
       else if (final === undefined || code !== 0) reject(new Error(`the consumer worker exited with ${code}`))
-      else resolveResult(final)
+      else resolveResult({ message: final, wallMs })
     })
   })
   // A worker that fails before `ready` must not leave its parent waiting forever.
@@ -642,37 +1000,12 @@ function startWorker(
   return { ready, result, go: () => child.send({ type: 'go' }) }
 }
 
-function rateOf(runsMs: readonly number[], scenario: Scenario): Rate {
+function rateOf(runsMs: readonly number[], messages: number, sizeInBytes: number): Rate {
   const elapsed = median(runsMs)
   return {
-    runsMs: runsMs.map(round),
-    messagesPerSecond: Math.round((scenario.messages / elapsed) * 1000),
-    megabytesPerSecond: round((scenario.messages * scenario.sizeInBytes) / 1e6 / (elapsed / 1000)),
-  }
-}
-
-function lkcRateOf(
-  runs: readonly DrainMeasurement[],
-  scenario: Scenario,
-  maxMessages: number,
-  kcat: Rate,
-): LkcRate {
-  const rate = rateOf(
-    runs.map((run) => run.result.elapsedMs),
-    scenario,
-  )
-  const middle = [...runs].sort((a, b) => a.result.elapsedMs - b.result.elapsedMs)[
-    Math.floor(runs.length / 2)
-  ]!
-  return {
-    ...rate,
-    maxMessages,
-    invocations: middle.result.invocations,
-    peakRssMb: spreadOf(runs.map((run) => rssMb(run.result.maxRssKb))),
-    rssAfterImportMb: rssMb(middle.result.rssAfterImportKb),
-    dynamodbPerInvocation: perInvocation(middle.dynamodb, middle.result.invocations),
-    offsetsWrittenPerInvocation: round(middle.result.offsetsWritten / middle.result.invocations),
-    ratioToKcat: round(rate.messagesPerSecond / kcat.messagesPerSecond, 3),
+    runsMs: runsMs.map((value) => round(value)),
+    messagesPerSecond: Math.round((messages / elapsed) * 1000),
+    megabytesPerSecond: round((messages * sizeInBytes) / 1e6 / (elapsed / 1000)),
   }
 }
 
@@ -738,6 +1071,10 @@ const rounded = (values: readonly number[]) => values.map((value) => round(value
 const rssMb = (kilobytes: number) => Math.round(kilobytes / 1024)
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`
 const ms = (value: number) => `${Math.round(value)} ms`
+const describe = (counts: Readonly<Record<string, number>>) =>
+  Object.entries(counts)
+    .map(([name, count]) => `${count} ${name}`)
+    .join(', ') || 'none'
 
 main().catch((error: unknown) => {
   process.stderr.write(

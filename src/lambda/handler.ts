@@ -80,6 +80,8 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
   let metrics: (Metrics & { publish?(): void }) | undefined
   /** Set when the handler logs through its own Powertools Logger: it gets each invocation's context. */
   let powertools: PowertoolsLogger | undefined
+  /** Set with it: which levels it writes, so the default processor builds no line it would drop. */
+  let isLevelEnabled: ((level: 'debug' | 'info') => boolean) | undefined
 
   const start = async () => {
     const env = options.env ?? process.env
@@ -96,6 +98,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       const created = createPowertoolsLogger(config.logLevel)
       logger = created.logger
       powertools = created.powertools
+      isLevelEnabled = created.isEnabled
     }
     for (const key of unknownKeys(env)) {
       logger.warn('Ignoring an environment variable this consumer does not know; is it a typo?', { key })
@@ -135,7 +138,12 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
       options.processBatch !== undefined
         ? { processBatch: options.processBatch }
         : {
-            process: options.process ?? createLoggingProcessor(log, { logContent: config.logMessageContent }),
+            process:
+              options.process ??
+              createLoggingProcessor(log, {
+                logContent: config.logMessageContent,
+                ...(isLevelEnabled && { isLevelEnabled }),
+              }),
           }
     ) as Processor
     let summary: CycleSummary

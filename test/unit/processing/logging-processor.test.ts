@@ -52,3 +52,60 @@ describe('createLoggingProcessor', () => {
     expect(JSON.stringify(logger.entries)).not.toContain('trace')
   })
 })
+
+describe('createLoggingProcessor with the logger’s level known', () => {
+  /** A message that counts how often its key, value and headers are read. */
+  function countingMessage() {
+    const reads = { key: 0, value: 0, headers: 0 }
+    const counted = {
+      ...message,
+      get key() {
+        reads.key++
+        return message.key
+      },
+      get value() {
+        reads.value++
+        return message.value
+      },
+      get headers() {
+        reads.headers++
+        return message.headers
+      },
+    }
+    return { counted, reads }
+  }
+
+  it('at WARN builds and logs nothing for a message (its key, value and headers are never read)', async () => {
+    const logger = new RecordingLogger()
+    const { counted, reads } = countingMessage()
+
+    await createLoggingProcessor(logger, { isLevelEnabled: () => false })(counted)
+
+    expect(logger.entries).toEqual([])
+    expect(reads).toEqual({ key: 0, value: 0, headers: 0 })
+  })
+
+  it('at INFO logs the position and key, and never reads the content for the DEBUG line it would drop', async () => {
+    const logger = new RecordingLogger()
+    const { counted, reads } = countingMessage()
+
+    await createLoggingProcessor(logger, { isLevelEnabled: (level) => level === 'info' })(counted)
+
+    expect(logger.entries).toEqual([
+      {
+        level: 'info',
+        message: 'Processed message',
+        attributes: { topic: 'orders', partition: 2, offset: 41, key: 'order-41' },
+      },
+    ])
+    expect(reads).toEqual({ key: 1, value: 0, headers: 0 })
+  })
+
+  it('at DEBUG with logContent: false logs the position only', async () => {
+    const logger = new RecordingLogger()
+
+    await createLoggingProcessor(logger, { logContent: false, isLevelEnabled: () => true })(message)
+
+    expect(logger.entries.map((entry) => entry.message)).toEqual(['Processed message'])
+  })
+})
