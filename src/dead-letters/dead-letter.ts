@@ -8,6 +8,7 @@
  * processor was tried, and when it was dead-lettered.
  */
 import type { FetchedRecord } from '../cycle/ports.ts'
+import { messageOf } from '../errors.ts'
 
 /** Why a message was dead-lettered. Only `processing-failed` is retried first. */
 export type DeadLetterReason = 'processing-failed' | 'not-utf8' | 'not-json' | 'empty-value'
@@ -46,10 +47,11 @@ export function deadLetterOf(
   failure: { reason: DeadLetterReason; error: unknown; attempts: number },
   now: Date,
 ): DeadLetter {
+  // `messageOf`, not `String`: a processor may throw a value that cannot be turned into a string.
   const error =
     failure.error instanceof Error
-      ? { name: failure.error.name, message: failure.error.message }
-      : { name: 'Error', message: String(failure.error) }
+      ? { name: String(failure.error.name), message: messageOf(failure.error) }
+      : { name: 'Error', message: messageOf(failure.error) }
   return {
     consumerId,
     topic,
