@@ -5,9 +5,11 @@
  * One extra attribute, `updated_at` (ISO-8601), says when an offset was last saved; items of
  * the Python design, which lack it, are read unchanged.
  *
- * Reads are one strongly consistent Query. Writes are single-item conditional PutItems (no
- * transactions: dynalite has none, and none are needed): an offset changes only if it still
- * holds the value this run read, so it can never move backwards or lose another writer's update.
+ * Reads are one strongly consistent Query; an item whose `topic` or `group_id` is another
+ * consumer's (two consumers whose `consumer_id` collide) makes the read refuse to start.
+ * Writes are single-item conditional PutItems (no transactions: dynalite has none, and none
+ * are needed): an offset changes only if it still holds the value this run read, so it can
+ * never move backwards or lose another writer's update.
  */
 import {
   type AttributeValue,
@@ -18,7 +20,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
 import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../cycle/ports.ts'
-import { OffsetStoreError } from './errors.ts'
+import { ConsumerIdCollisionError, type ForeignItem, OffsetStoreError } from './errors.ts'
 
 export interface OffsetTableKey {
   readonly table: string
@@ -46,6 +48,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
 
   async read(): Promise<Map<number, StoredOffset>> {
     const offsets = new Map<number, StoredOffset>()
+    const foreign: ForeignItem[] = []
     let exclusiveStartKey: Record<string, AttributeValue> | undefined
     do {
       const page = await this.#send('read the stored offsets', () =>
@@ -72,12 +75,31 @@ export class DynamoDbOffsetStore implements OffsetStore {
               "Fix or delete the item; offsets are numbers (the seed's schema).",
           )
         }
+        if (this.#isForeign(item)) {
+          foreign.push({ partition, topic: item.topic?.S, groupId: item.group_id?.S })
+        }
         const updatedAt = item.updated_at?.S
         offsets.set(partition, updatedAt === undefined ? { offset } : { offset, updatedAt })
       }
       exclusiveStartKey = page.LastEvaluatedKey
     } while (exclusiveStartKey !== undefined)
+    if (foreign.length > 0) {
+      throw new ConsumerIdCollisionError(this.#consumerId, this.#key.table, this.#key, foreign)
+    }
     return offsets
+  }
+
+  /**
+   * An item another consumer wrote: its `topic` or `group_id` is not this consumer's. Every
+   * writer of the seed's schema sets both; an item without them is taken as this consumer's.
+   */
+  #isForeign(item: Record<string, AttributeValue>): boolean {
+    const topic = item.topic?.S
+    const groupId = item.group_id?.S
+    return (
+      (topic !== undefined && topic !== this.#key.topic) ||
+      (groupId !== undefined && groupId !== this.#key.groupId)
+    )
   }
 
   async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
@@ -93,8 +115,9 @@ export class DynamoDbOffsetStore implements OffsetStore {
           new PutItemCommand({
             TableName: this.#key.table,
             Item: this.#item(write.partition, write.offset, updatedAt),
+            // Both comparisons name the stored attribute: "only from the value read, only forward".
             ConditionExpression:
-              expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND :new > :expected',
+              expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND #o < :new',
             ExpressionAttributeNames: { '#o': 'offset' },
             ...(expected !== undefined && {
               ExpressionAttributeValues: {
