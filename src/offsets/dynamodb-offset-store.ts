@@ -20,12 +20,18 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
 import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../cycle/ports.ts'
+import { callDynamoDb, type DynamoDbCallBounds, READ_RETRY_DELAYS_MS } from './dynamodb-call.ts'
 import { ConsumerIdCollisionError, type ForeignItem, OffsetStoreError } from './errors.ts'
 
 export interface OffsetTableKey {
   readonly table: string
   readonly topic: string
   readonly groupId: string
+}
+
+/** How long one attempt of one DynamoDB call may take (dynamodb-call.ts); tests shorten it. */
+export interface DynamoDbTimeouts {
+  readonly attemptTimeoutMs?: number
 }
 
 /** Partition numbers below zero hold items that are not offsets (the run lease uses -1). */
@@ -35,11 +41,13 @@ export class DynamoDbOffsetStore implements OffsetStore {
   readonly #client: DynamoDBClient
   readonly #key: OffsetTableKey
   readonly #consumerId: string
+  readonly #timeouts: DynamoDbTimeouts
 
-  constructor(client: DynamoDBClient, key: OffsetTableKey) {
+  constructor(client: DynamoDBClient, key: OffsetTableKey, timeouts: DynamoDbTimeouts = {}) {
     this.#client = client
     this.#key = key
     this.#consumerId = `${key.groupId}_${key.topic}`
+    this.#timeouts = timeouts
   }
 
   get consumerId(): string {
@@ -51,20 +59,24 @@ export class DynamoDbOffsetStore implements OffsetStore {
     const foreign: ForeignItem[] = []
     let exclusiveStartKey: Record<string, AttributeValue> | undefined
     do {
-      const page = await this.#send('read the stored offsets', () =>
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#key.table,
-            KeyConditionExpression: '#id = :id AND #p >= :first',
-            ExpressionAttributeNames: { '#id': 'consumer_id', '#p': 'partition' },
-            ExpressionAttributeValues: {
-              ':id': { S: this.#consumerId },
-              ':first': { N: String(FIRST_PARTITION) },
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        ),
+      const page = await this.#send(
+        'read the stored offsets',
+        (abortSignal) =>
+          this.#client.send(
+            new QueryCommand({
+              TableName: this.#key.table,
+              KeyConditionExpression: '#id = :id AND #p >= :first',
+              ExpressionAttributeNames: { '#id': 'consumer_id', '#p': 'partition' },
+              ExpressionAttributeValues: {
+                ':id': { S: this.#consumerId },
+                ':first': { N: String(FIRST_PARTITION) },
+              },
+              ConsistentRead: true,
+              ExclusiveStartKey: exclusiveStartKey,
+            }),
+            { abortSignal },
+          ),
+        { retryDelaysMs: READ_RETRY_DELAYS_MS },
       )
       for (const item of page.Items ?? []) {
         const partition = Number(item.partition?.N)
@@ -102,32 +114,44 @@ export class DynamoDbOffsetStore implements OffsetStore {
     )
   }
 
-  async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
+  /**
+   * One attempt per write, each cut at `endBy` at the latest: the run cycle retries a failed
+   * save itself, as long as the invocation's deadline allows.
+   */
+  async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
     const updatedAt = new Date().toISOString()
-    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt)))
+    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt, endBy)))
   }
 
-  async #saveOne(write: OffsetWrite, updatedAt: string): Promise<OffsetWriteResult> {
+  async #saveOne(
+    write: OffsetWrite,
+    updatedAt: string,
+    endBy: number | undefined,
+  ): Promise<OffsetWriteResult> {
     const expected = write.expected
     try {
-      await this.#send(`save the offset of partition ${write.partition}`, () =>
-        this.#client.send(
-          new PutItemCommand({
-            TableName: this.#key.table,
-            Item: this.#item(write.partition, write.offset, updatedAt),
-            // Both comparisons name the stored attribute: "only from the value read, only forward".
-            ConditionExpression:
-              expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND #o < :new',
-            ExpressionAttributeNames: { '#o': 'offset' },
-            ...(expected !== undefined && {
-              ExpressionAttributeValues: {
-                ':expected': { N: String(expected) },
-                ':new': { N: String(write.offset) },
-              },
+      await this.#send(
+        `save the offset of partition ${write.partition}`,
+        (abortSignal) =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#key.table,
+              Item: this.#item(write.partition, write.offset, updatedAt),
+              // Both comparisons name the stored attribute: "only from the value read, only forward".
+              ConditionExpression:
+                expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND #o < :new',
+              ExpressionAttributeNames: { '#o': 'offset' },
+              ...(expected !== undefined && {
+                ExpressionAttributeValues: {
+                  ':expected': { N: String(expected) },
+                  ':new': { N: String(write.offset) },
+                },
+              }),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
+            { abortSignal },
+          ),
+        { endBy },
       )
       return { partition: write.partition, status: 'saved' }
     } catch (error) {
@@ -153,7 +177,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
     expected: number | undefined,
   ): Promise<OffsetWriteResult> {
     try {
-      await this.#send(`reset the offset of partition ${partition}`, () =>
+      await this.#send(`reset the offset of partition ${partition}`, (abortSignal) =>
         this.#client.send(
           new PutItemCommand({
             TableName: this.#key.table,
@@ -164,6 +188,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
               ExpressionAttributeValues: { ':expected': { N: String(expected) } },
             }),
           }),
+          { abortSignal },
         ),
       )
       return { partition, status: 'saved' }
@@ -186,25 +211,28 @@ export class DynamoDbOffsetStore implements OffsetStore {
   }
 
   async #readOne(partition: number): Promise<string | undefined> {
-    const result = await this.#send(`read the offset of partition ${partition}`, () =>
-      this.#client.send(
-        new GetItemCommand({
-          TableName: this.#key.table,
-          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
-          ConsistentRead: true,
-        }),
-      ),
+    const result = await this.#send(
+      `read the offset of partition ${partition}`,
+      (abortSignal) =>
+        this.#client.send(
+          new GetItemCommand({
+            TableName: this.#key.table,
+            Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      { retryDelaysMs: READ_RETRY_DELAYS_MS },
     )
     return result.Item?.offset?.N
   }
 
-  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call()
-    } catch (error) {
-      // A failed condition is an answer, not a failure: the caller reports it as a conflict.
-      if (error instanceof ConditionalCheckFailedException) throw error
-      throw OffsetStoreError.from(what, this.#key.table, error)
-    }
+  /** A failed condition comes out as it is (the caller reports a conflict); anything else as an OffsetStoreError. */
+  #send<T>(
+    what: string,
+    call: (abortSignal: AbortSignal) => Promise<T>,
+    bounds: Omit<DynamoDbCallBounds, 'attemptTimeoutMs'> = {},
+  ): Promise<T> {
+    return callDynamoDb(what, this.#key.table, call, { ...this.#timeouts, ...bounds })
   }
 }
