@@ -81,8 +81,11 @@ export type OffsetWriteResult =
 export interface OffsetStore {
   /** Every partition's stored offset, in one read. */
   read(): Promise<Map<number, StoredOffset>>
-  /** Conditional writes: an item changes only if it still holds `expected`. */
-  save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]>
+  /**
+   * Conditional writes: an item changes only if it still holds `expected`. `endBy` (clock
+   * time, ms): a write still unanswered then is given up, and fails.
+   */
+  save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]>
 }
 
 /** What taking the lease found. Times are milliseconds since the epoch. */

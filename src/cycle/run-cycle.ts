@@ -62,6 +62,12 @@ export interface CycleOptions {
   readonly startPosition: StartPosition
   /** Clock time (ms) after which no fetch, no retry and no new message starts. */
   readonly deadline: number
+  /**
+   * Clock time (ms) by which the offsets must be saved, retries included: no save attempt runs
+   * past it, and no retry starts that would. The handler sets it to the invocation's timeout
+   * less the time the lease release and the summary need. Default: no limit.
+   */
+  readonly saveBy?: number
   /** Asked between messages: true stops the run as the deadline would (Ctrl-C in `lkc start`). */
   readonly shouldStop?: () => boolean
   /** Default `earliest`. */
@@ -608,7 +614,7 @@ class CycleRun {
       if (moved) writes.push({ partition: state.partition, offset: last, expected: state.stored })
     }
     if (writes.length === 0) return false
-    const results = await this.#withSaveRetries(() => this.#deps.offsets.save(writes))
+    const results = await this.#withSaveRetries(() => this.#deps.offsets.save(writes, this.#options.saveBy))
     for (const [index, result] of results.entries()) {
       const write = writes[index]!
       const state = this.#states.find((candidate) => candidate.partition === result.partition)!
@@ -640,6 +646,9 @@ class CycleRun {
       } catch (error) {
         const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
         if (!isRetriable(error) || delayMs === undefined) throw error
+        // TIMEOUT_MARGIN_MS: a retry that would start after `saveBy` is not made.
+        const { saveBy } = this.#options
+        if (saveBy !== undefined && this.#clock() + delayMs >= saveBy) throw error
         this.#deps.logger.warn('Could not save the offsets; trying again', {
           topic: this.#options.topic,
           retryInMs: delayMs,

@@ -22,6 +22,7 @@ import {
 } from '../config/schema.ts'
 import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
+import { LEASE_RELEASE_TIMEOUT_MS } from '../cycle/lease-keeper.ts'
 import type { Logger, Metrics } from '../cycle/ports.ts'
 import { type CycleProgress, type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
 import { recordRunMetrics } from '../cycle/run-metrics.ts'
@@ -31,6 +32,9 @@ import type { ProcessBatch, ProcessMessage, Processor } from '../processing/mess
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
 import { createPowertoolsMetrics } from './powertools-metrics.ts'
+
+/** What follows the final save: the lease release (bounded) and the summary, before the timeout. */
+const AFTER_SAVE_MS = LEASE_RELEASE_TIMEOUT_MS + 500
 
 export interface HandlerOptions<Value = unknown> {
   /** Your processor, one message at a time. Default: log each message, as the seed does. */
@@ -153,6 +157,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           maxMessages: config.maxMessages,
           startPosition: config.startPosition,
           deadline: Date.now() + remainingMs - marginMs,
+          saveBy: Date.now() + remainingMs - AFTER_SAVE_MS,
           offsetOutOfRange: config.offsetOutOfRangePolicy,
           checkpoint: { everyMessages: config.checkpointEveryMessages, everyMs: config.checkpointEveryMs },
           processing: { attempts: config.processingAttempts, retryDelayMs: config.processingRetryDelayMs },

@@ -106,6 +106,8 @@ export class FakeKafkaSource implements KafkaSource {
 export class InMemoryOffsetStore implements OffsetStore {
   readonly items = new Map<number, StoredOffset>()
   readonly saves: OffsetWrite[][] = []
+  /** The `endBy` each save was given. */
+  readonly saveEndBy: Array<number | undefined> = []
   reads = 0
   /** Called before each write: lets a test change an item behind the run's back. */
   beforeWrite?: (write: OffsetWrite) => void
@@ -121,8 +123,9 @@ export class InMemoryOffsetStore implements OffsetStore {
     return new Map(this.items)
   }
 
-  async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
+  async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
     this.saves.push([...writes])
+    this.saveEndBy.push(endBy)
     if (this.failSave && this.failSaveTimes > 0) {
       this.failSaveTimes--
       throw this.failSave

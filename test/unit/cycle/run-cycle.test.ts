@@ -802,3 +802,41 @@ describe('runCycle: outside failures', () => {
     expect(offsets.items.get(0)?.offset).toBe(9)
   })
 })
+
+describe('runCycle and the time left for the final save (TIMEOUT_MARGIN_MS)', () => {
+  it('gives the store the time the save must end by, and starts no retry past it', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.failSave = new RetriableError('DynamoDB did not answer')
+
+    const summary = await runCycle(
+      {
+        ...deps,
+        clock: () => now,
+        sleep: async (ms) => {
+          now += ms
+        },
+      },
+      options({ saveBy: 1000 }),
+    )
+
+    // The first retry (after 250 ms) fits before 1000; the second (after 1000 ms more) does not.
+    expect(offsets.saves).toHaveLength(2)
+    expect(offsets.saveEndBy).toEqual([1000, 1000])
+    expect((summary.error as Error).message).toBe('DynamoDB did not answer')
+    expect(summary.count).toBe(5)
+  })
+
+  it('retries the save three times when the time allows', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.failSave = new RetriableError('throttled')
+    offsets.failSaveTimes = 2
+
+    const summary = await runCycle(deps, options({ saveBy: Date.now() + 60_000 }))
+
+    expect(summary.error).toBeUndefined()
+    expect(offsets.saves).toHaveLength(3)
+  })
+})
