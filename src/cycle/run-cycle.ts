@@ -119,6 +119,8 @@ export interface PartitionSummary {
   /** Messages left after the run, as far as the run knows. */
   readonly lag: number
   readonly failure?: { readonly offset: number; readonly reason: string }
+  /** Left out of this run, and why: no leader, or its leader did not answer (its lag is then unknown). */
+  readonly unavailable?: string
 }
 
 export type StopReason =
@@ -213,6 +215,8 @@ interface PartitionState {
   failure?: PartitionFailure
   /** Write even if nothing was done: a `latest` start must be remembered, or the next run would skip ahead again. */
   mustSave: boolean
+  /** Left out of this run: no leader, or its leader did not answer. */
+  unavailable?: string
 }
 
 class CycleRun {
@@ -242,6 +246,8 @@ class CycleRun {
   #checkpointing: Promise<void> | undefined
   /** The next fetch round, on its way while this one is processed (see read-ahead.ts). */
   #readAhead: ReadAhead | undefined
+  /** Partitions left out of this run (no leader), each counted and logged once. */
+  readonly #leftOut = new Set<number>()
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -292,9 +298,12 @@ class CycleRun {
     // With offsets already stored, a partition without one was added to the topic since:
     // it starts at its first message, whatever START_POSITION says, so nothing in it is missed.
     const firstRun = stored.size === 0
-    this.#states = partitions.map((partition) =>
-      this.#initialState(partition, stored.get(partition)?.offset, watermarks.get(partition), firstRun),
-    )
+    this.#states = partitions.map((partition) => {
+      const unavailable = watermarks.unavailable?.get(partition)
+      if (unavailable !== undefined)
+        return this.#unavailableState(partition, stored.get(partition)?.offset, unavailable)
+      return this.#initialState(partition, stored.get(partition)?.offset, watermarks.get(partition), firstRun)
+    })
   }
 
   #reportProgress(): void {
@@ -434,6 +443,7 @@ class CycleRun {
         deadLettered: state.deadLettered,
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
+        ...(state.unavailable !== undefined && { unavailable: state.unavailable }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
@@ -511,6 +521,10 @@ class CycleRun {
     if (response.watermarks !== undefined) state.endOffset = response.watermarks.endOffset
     if (response.offsetOutOfRange) {
       this.#outOfRange(state, response.watermarks, 'during the run')
+      return
+    }
+    if (response.unavailable !== undefined) {
+      this.#leaveOut(state, response.unavailable)
       return
     }
     const records = response.records.length <= budget ? response.records : response.records.slice(0, budget)
@@ -705,6 +719,48 @@ class CycleRun {
     }
     state.fromOffset = state.position
     return state
+  }
+
+  /** A partition whose offsets could not be listed at the start: left out, where its stored offset says. */
+  #unavailableState(partition: number, stored: number | undefined, reason: string): PartitionState {
+    const position = stored === undefined ? 0 : stored + 1
+    const state: PartitionState = {
+      partition,
+      stored,
+      position,
+      fromOffset: position,
+      endOffset: position,
+      count: 0,
+      deadLettered: 0,
+      halted: true,
+      conflicted: false,
+      mustSave: false,
+    }
+    this.#leaveOut(state, reason)
+    return state
+  }
+
+  /**
+   * A partition without a usable leader is left out of this run, not fatal: the others are
+   * consumed, its stored offset stays, its messages wait for the next run. A warning naming it
+   * and the cause, and the `PartitionsWithoutLeader` metric, once per partition and run.
+   */
+  #leaveOut(state: PartitionState, reason: string): void {
+    state.halted = true
+    state.unavailable = reason
+    if (this.#leftOut.has(state.partition)) return
+    this.#leftOut.add(state.partition)
+    this.#metrics.count('PartitionsWithoutLeader', 1)
+    this.#deps.logger.warn(
+      'Partition left out of this run: it has no leader, or its leader does not answer',
+      {
+        topic: this.#options.topic,
+        partition: state.partition,
+        ...(state.stored !== undefined && { storedOffset: state.stored }),
+        reason,
+        fix: "bring back the brokers that hold the partition's replicas (a leader is then elected), or reassign its replicas; nothing is skipped: the next run tries it again",
+      },
+    )
   }
 
   /** The next offset left the log (retention): resume per the policy, with a warning and a metric. */

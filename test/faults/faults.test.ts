@@ -35,6 +35,7 @@ import {
   createReplicatedTopic,
   type PartitionState,
   partitionStates,
+  untilLeaderless,
   untilPartitions,
 } from './support/replicated-topic.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
@@ -722,6 +723,9 @@ describe('fault suite', () => {
       moved: `leader-${randomUUID().slice(0, 8)}`,
       back: `leader-back-${randomUUID().slice(0, 8)}`,
     }
+    /** Replication factor 1: partitions 0 and 2 only on broker 2, partitions 1 and 3 only on broker 3. */
+    const offlineTopic = `leader-offline-${randomUUID().slice(0, 8)}`
+    const OFFLINE_COUNT = 400
     let cluster: KafkaCluster | undefined
 
     beforeAll(async () => {
@@ -730,11 +734,13 @@ describe('fault suite', () => {
       for (const topic of Object.values(topics)) {
         await createReplicatedTopic(servers, topic, replicas, { 'min.insync.replicas': '1' })
       }
+      await createReplicatedTopic(servers, offlineTopic, [[2], [3], [2], [3]])
       // Small producer batches (10 messages a partition) and small fetches (FETCH_PARTITION_MAX_BYTES
       // below) make a run fetch each partition many times, so it fetches again after the move.
       const sender = createSender(servers, 40)
       try {
         for (const topic of Object.values(topics)) await sender.send(topic, messages(COUNT, PARTITIONS))
+        await sender.send(offlineTopic, messages(OFFLINE_COUNT, PARTITIONS))
       } finally {
         await sender.close()
       }
@@ -871,6 +877,51 @@ describe('fault suite', () => {
       expect(row.processed).toBe(COUNT + LATE)
       expect(first.code).toBe(0)
       expect(lateByFirst).toHaveLength(LATE)
+    })
+
+    it('a partition leader offline (replication factor 1 on the stopped broker): left out, the rest consumed', async () => {
+      const kafka = cluster!
+      const servers = kafka.bootstrapServers.split(',')
+      // Broker 3 away (after the scenarios above, it already is): its partitions, 1 and 3, have no leader.
+      await kafka.stopBroker(3)
+      await untilLeaderless([kafka.address(2)], offlineTopic, [1, 3])
+      const scenario = new FaultScenario(
+        'partition leader offline (RF 1, broker stopped)',
+        offlineTopic,
+        consumerEnv({ KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      const whileOffline = await scenario.invoke()
+      await kafka.startBroker(3)
+      await untilLeaderless(servers, offlineTopic, [])
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(kafka.address(2), offlineTopic), [], await watch.stop()),
+      )
+      const report = whileOffline.report
+      const leftOut = report?.partitions.filter((partition) => partition.unavailable !== undefined) ?? []
+      console.log(
+        `  the run while broker 3 was away: ${report ? `exit ${whileOffline.code}, ${report.count} message(s) from partitions ${report.partitions.filter((p) => p.count > 0).map((p) => p.partition)}, left out: ${leftOut.map((p) => `${p.partition} (${p.unavailable})`).join('; ')}` : `failed: ${whileOffline.failure?.message}`}`,
+      )
+      expect(whileOffline.code).toBe(0)
+      expect(report?.stopReason).toBe('caught-up')
+      expect(report?.partitions.map((partition) => [partition.partition, partition.count])).toEqual([
+        [0, OFFLINE_COUNT / 4],
+        [1, 0],
+        [2, OFFLINE_COUNT / 4],
+        [3, 0],
+      ])
+      expect(leftOut.map((partition) => partition.partition)).toEqual([1, 3])
+      for (const partition of leftOut) {
+        expect(partition.unavailable).toContain('no leader (LEADER_NOT_AVAILABLE)')
+        expect(partition.unavailable).toContain('broker 3')
+      }
+      expect(whileOffline.output).toContain('Partition left out of this run')
+      expect(row.produced).toBe(OFFLINE_COUNT)
+      expect(row.processed).toBe(OFFLINE_COUNT)
+      expect(row.duplicates).toBe(0)
     })
   })
 })

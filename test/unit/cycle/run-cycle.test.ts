@@ -840,3 +840,77 @@ describe('runCycle and the time left for the final save (TIMEOUT_MARGIN_MS)', ()
     expect(offsets.saves).toHaveLength(3)
   })
 })
+
+describe('runCycle with a partition without a leader', () => {
+  const reason = 'no leader (LEADER_NOT_AVAILABLE): its only replica, on broker 2, is offline'
+
+  it('leaves it out, with a warning naming it and the cause, and a metric, and consumes the others', async () => {
+    const { source, offsets, logger, seen, deps } = setup()
+    const metrics = new RecordingMetrics()
+    source.addPartition(0, 10)
+    source.addPartition(1, 10)
+    offsets.items.set(1, { offset: 3 })
+    source.unavailable.set(1, reason)
+
+    const summary = await runCycle({ ...deps, metrics }, options())
+
+    expect(seen.map((message) => message.partition)).toEqual(Array(10).fill(0))
+    expect(summary.partitions[1]).toMatchObject({
+      partition: 1,
+      fromOffset: 4,
+      toOffset: 3,
+      count: 0,
+      unavailable: reason,
+    })
+    expect(offsets.items.get(1)?.offset).toBe(3)
+    expect(offsets.items.get(0)?.offset).toBe(9)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(logger.at('warn')).toEqual([
+      expect.objectContaining({
+        message: 'Partition left out of this run: it has no leader, or its leader does not answer',
+        attributes: expect.objectContaining({ partition: 1, storedOffset: 3, reason }),
+      }),
+    ])
+    // Not a failure: the run succeeds, and the next one tries the partition again.
+    expect(failureOf(summary)).toBeUndefined()
+    expect(summary.stopReason).toBe('caught-up')
+  })
+
+  it('leaves out a partition that loses its leader during the run, keeping what it did there', async () => {
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        if (message.partition === 1 && message.offset === 0) source.unavailable.set(1, reason)
+      },
+    })
+    const metrics = new RecordingMetrics()
+    source.addPartition(0, 20)
+    source.addPartition(1, 20)
+    source.maxRecordsPerFetch = 2
+
+    const summary = await runCycle({ ...deps, metrics }, options())
+
+    const lost = summary.partitions[1]!
+    expect(summary.partitions[0]).toMatchObject({ count: 20, toOffset: 19 })
+    // What was fetched before the leader went (a round read ahead included) is done and saved.
+    expect(lost.unavailable).toBe(reason)
+    expect(lost.count).toBeGreaterThanOrEqual(2)
+    expect(lost.count).toBeLessThan(20)
+    expect(lost.toOffset).toBe(lost.count - 1)
+    expect(offsets.items.get(1)?.offset).toBe(lost.count - 1)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(failureOf(summary)).toBeUndefined()
+  })
+
+  it('writes nothing when every partition it owns is without a leader', async () => {
+    const { source, offsets, deps } = setup()
+    const lease = new InMemoryRunLease()
+    source.addPartition(0, 5)
+    source.unavailable.set(0, reason)
+
+    const summary = await runCycle({ ...deps, lease }, options())
+
+    expect(summary.partitions[0]?.unavailable).toBe(reason)
+    expect(offsets.saves).toEqual([])
+    expect(lease.calls).toEqual([])
+  })
+})
