@@ -5,13 +5,13 @@
  *
  * Owns: the client and its connections (kept across warm invocations), grouping partitions by
  * leader, read_committed filtering of aborted transactions, and turning client errors into
- * the project's own.
+ * the project's own. Fetch responses are decoded by the lean decoder (`lean-fetch-consumer.ts`),
+ * and what a run does not consume is kept for the next fetch (`unconsumed-records.ts`).
  *
  * One partition without a leader, or one leader failing, must not stop the whole topic: the
  * layout is read even when some partitions have no leader (topic-layout.ts), offsets are listed
  * from each leader on its own, and a fetch round keeps what the other leaders returned. Those
- * partitions are reported (`unavailable`, with why) for the run to leave out. Fetch responses are decoded by the lean decoder (`lean-fetch-consumer.ts`),
- * and what a run does not consume is kept for the next fetch (`unconsumed-records.ts`).
+ * partitions are reported (`unavailable`, with why) for the run to leave out.
  */
 import { ProtocolError, protocolErrorsCodesById } from '@platformatic/kafka'
 import type {
@@ -135,6 +135,7 @@ export class PlatformaticKafkaSource implements KafkaSource {
     const offsets = new Map<number, bigint[]>()
     const first = await this.#listFromLeaders(topic, await this.#layout(topic, false), partitions, timestamps)
     for (const [partition, listed] of first.offsets) offsets.set(partition, listed)
+    const leaderless = new Map(first.leaderless)
     let { failed } = first
     let answered = first.answered
     let errors = first.errors
@@ -146,12 +147,13 @@ export class PlatformaticKafkaSource implements KafkaSource {
         timestamps,
       )
       for (const [partition, listed] of again.offsets) offsets.set(partition, listed)
+      for (const [partition, reason] of again.leaderless) leaderless.set(partition, reason)
       failed = again.failed
       answered += again.answered
       errors = again.errors
     }
     if (answered === 0 && errors.length > 0) throw this.#failure('list offsets', errors[0], started)
-    return { offsets, unavailable: new Map([...first.leaderless, ...failed]) }
+    return { offsets, unavailable: new Map([...leaderless, ...failed]) }
   }
 
   async #listFromLeaders(
