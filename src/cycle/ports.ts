@@ -98,7 +98,7 @@ export interface OffsetStore {
   read(): Promise<Map<number, StoredOffset>>
   /**
    * Conditional writes: an item changes only if it still holds `expected`. `endBy` (clock
-   * time, ms): a write still unanswered then is given up, and fails.
+   * time, ms): a write still unanswered then is given up, and fails; none starts after it.
    */
   save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]>
 }

@@ -63,9 +63,10 @@ export interface CycleOptions {
   /** Clock time (ms) after which no fetch, no retry and no new message starts. */
   readonly deadline: number
   /**
-   * Clock time (ms) by which the offsets must be saved, retries included: no save attempt runs
-   * past it, and no retry starts that would. The handler sets it to the invocation's timeout
-   * less the time the lease release and the summary need. Default: no limit.
+   * Clock time (ms) by which a save's retries must be over: no retry starts that would end
+   * after it, and a retry is cut there. A save's first attempt is always made (the store bounds
+   * it), however late: a save takes milliseconds when DynamoDB answers. The handler sets it to
+   * the invocation's timeout less what the lease release and the summary need. Default: none.
    */
   readonly saveBy?: number
   /** Asked between messages: true stops the run as the deadline would (Ctrl-C in `lkc start`). */
@@ -628,7 +629,7 @@ class CycleRun {
       if (moved) writes.push({ partition: state.partition, offset: last, expected: state.stored })
     }
     if (writes.length === 0) return false
-    const results = await this.#withSaveRetries(() => this.#deps.offsets.save(writes, this.#options.saveBy))
+    const results = await this.#withSaveRetries((endBy) => this.#deps.offsets.save(writes, endBy))
     for (const [index, result] of results.entries()) {
       const write = writes[index]!
       const state = this.#states.find((candidate) => candidate.partition === result.partition)!
@@ -653,15 +654,16 @@ class CycleRun {
     return true
   }
 
-  async #withSaveRetries<T>(save: () => Promise<T>): Promise<T> {
+  /** `save` is given the time its attempt must end by: none for the first, `saveBy` for retries. */
+  async #withSaveRetries<T>(save: (endBy: number | undefined) => Promise<T>): Promise<T> {
+    const { saveBy } = this.#options
     for (let attempt = 0; ; attempt++) {
       try {
-        return await save()
+        return await save(attempt === 0 ? undefined : saveBy)
       } catch (error) {
         const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
         if (!isRetriable(error) || delayMs === undefined) throw error
         // TIMEOUT_MARGIN_MS: a retry that would start after `saveBy` is not made.
-        const { saveBy } = this.#options
         if (saveBy !== undefined && this.#clock() + delayMs >= saveBy) throw error
         this.#deps.logger.warn('Could not save the offsets; trying again', {
           topic: this.#options.topic,

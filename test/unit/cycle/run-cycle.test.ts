@@ -804,7 +804,7 @@ describe('runCycle: outside failures', () => {
 })
 
 describe('runCycle and the time left for the final save (TIMEOUT_MARGIN_MS)', () => {
-  it('gives the store the time the save must end by, and starts no retry past it', async () => {
+  it('gives the store the time a retry must end by, and starts no retry past it', async () => {
     let now = 0
     const { source, offsets, deps } = setup()
     source.addPartition(0, 5)
@@ -823,9 +823,21 @@ describe('runCycle and the time left for the final save (TIMEOUT_MARGIN_MS)', ()
 
     // The first retry (after 250 ms) fits before 1000; the second (after 1000 ms more) does not.
     expect(offsets.saves).toHaveLength(2)
-    expect(offsets.saveEndBy).toEqual([1000, 1000])
+    expect(offsets.saveEndBy).toEqual([undefined, 1000])
     expect((summary.error as Error).message).toBe('DynamoDB did not answer')
     expect(summary.count).toBe(5)
+  })
+
+  it('still makes the first attempt of a save when the time for retries is already over', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+
+    // A margin smaller than what the retries need: the save itself still goes, once.
+    const summary = await runCycle({ ...deps, clock: () => 5000 }, options({ saveBy: 1000 }))
+
+    expect(summary.error).toBeUndefined()
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(offsets.saveEndBy).toEqual([undefined])
   })
 
   it('retries the save three times when the time allows', async () => {
