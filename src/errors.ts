@@ -20,8 +20,22 @@ export class LambdaKafkaConsumerError extends Error {
   }
 }
 
-/** The message of an unknown thrown value, for logs and wrapped errors. */
+/**
+ * The message of an unknown thrown value, for logs, wrapped errors and dead letters. Never
+ * throws: a processor may throw anything, and this runs inside the catch that must then retry
+ * or dead-letter the message. `String(value)` throws for an object without a prototype
+ * (`Object.create(null)`) or with a throwing `toString`, so objects are described as JSON.
+ */
 export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message
-  return String(error)
+  try {
+    if (error instanceof Error) return String(error.message)
+    if (typeof error === 'object' && error !== null) {
+      const message: unknown = Reflect.get(error, 'message')
+      if (typeof message === 'string') return message
+      return JSON.stringify(error) ?? Object.prototype.toString.call(error)
+    }
+    return String(error)
+  } catch {
+    return `an unprintable thrown value (${typeof error})`
+  }
 }

@@ -32,6 +32,15 @@ export interface PartitionWatermarks {
   readonly endOffset: number
 }
 
+/**
+ * The watermarks of the partitions whose offsets could be listed. A partition without a
+ * leader now (its replicas' brokers are down), or whose leader did not answer, is left out of
+ * the map and listed in `unavailable`, with why: the other partitions can still be consumed.
+ */
+export interface TopicWatermarks extends ReadonlyMap<number, PartitionWatermarks> {
+  readonly unavailable?: ReadonlyMap<number, string>
+}
+
 export interface FetchRequest {
   readonly partition: number
   readonly fetchOffset: number
@@ -50,14 +59,20 @@ export interface FetchedPartition {
   readonly watermarks?: PartitionWatermarks
   /** The requested offset is no longer (or not yet) in the log. */
   readonly offsetOutOfRange?: boolean
+  /** Nothing could be fetched: the partition has no leader now, or its leader did not answer; why. */
+  readonly unavailable?: string
 }
 
 /** The Kafka side: read-only, no consumer group. */
 export interface KafkaSource {
   /** The partition numbers of the topic. Throws `TopicNotFoundError` when it does not exist. */
   partitions(topic: string): Promise<number[]>
-  watermarks(topic: string, partitions: readonly number[]): Promise<Map<number, PartitionWatermarks>>
-  /** One fetch round: every requested partition, from each one's leader, in parallel. */
+  watermarks(topic: string, partitions: readonly number[]): Promise<TopicWatermarks>
+  /**
+   * One fetch round: every requested partition, from each one's leader, in parallel. A
+   * partition without a leader comes back `unavailable`; one whose leader failed while others
+   * answered is left out of this round (its leader is looked up again for the next).
+   */
   fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]>
   close(): Promise<void>
 }
@@ -85,8 +100,11 @@ export type OffsetWriteResult =
 export interface OffsetStore {
   /** Every partition's stored offset, in one read. */
   read(): Promise<Map<number, StoredOffset>>
-  /** Conditional writes: an item changes only if it still holds `expected`. */
-  save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]>
+  /**
+   * Conditional writes: an item changes only if it still holds `expected`. `endBy` (clock
+   * time, ms): a write still unanswered then is given up, and fails; none starts after it.
+   */
+  save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]>
 }
 
 /** What taking the lease found. Times are milliseconds since the epoch. */

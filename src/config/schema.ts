@@ -161,7 +161,7 @@ export const settings = {
   timeoutMarginMs: setting({
     key: 'TIMEOUT_MARGIN_MS',
     description:
-      "How long before the invocation's timeout the run stops starting work (fetches, messages, retries). It must cover what is then in hand: one message's processing and dead letter, the final save (well under a second; up to about 2 s more when DynamoDB refuses and is retried) and the lease release; at most half the time left is used. Too small, and Lambda kills the run before it saves: its messages are processed again next run, never lost.",
+      "How long before the invocation's timeout the run stops starting work (fetches, messages, retries). It must cover what is then in hand: one message's processing and dead letter (a dead letter to SQS gives up after 5 s), the final save, the lease release and the summary. A save takes milliseconds; when DynamoDB does not answer, at most 7.25 s (3 attempts of at most 2 s, 0.25 s and 1 s apart), then the release at most 2 s and the summary 0.5 s: 9.75 s, which the default covers. No retry of a save starts, or runs, past 2.5 s before the timeout; at most half the time left is used as the margin. Too small, and the final save gets fewer attempts (its first is always made): what it could not save is processed again next run, never lost.",
     defaultValue: '10000',
     expected: 'a whole number of milliseconds from 0 to 600000',
     schema: integer(0, 600_000),

@@ -26,6 +26,8 @@ export class Checkpoints {
   readonly #deps: CheckpointsDependencies
   readonly #topic: string
   readonly #policy: CheckpointPolicy
+  /** CycleOptions.saveBy: no save retry runs past it. */
+  readonly #saveBy: number | undefined
   #states: readonly PartitionState[] = []
   #sinceCheckpoint = 0
   #lastCheckpointAt: number
@@ -39,10 +41,16 @@ export class Checkpoints {
   /** Why a checkpoint could not be saved; the run stops taking messages once it is set. */
   failure: unknown
 
-  constructor(deps: CheckpointsDependencies, topic: string, policy: CheckpointPolicy | undefined) {
+  constructor(
+    deps: CheckpointsDependencies,
+    topic: string,
+    policy: CheckpointPolicy | undefined,
+    saveBy?: number,
+  ) {
     this.#deps = deps
     this.#topic = topic
     this.#policy = policy ?? { everyMessages: 0, everyMs: 0 }
+    this.#saveBy = saveBy
     this.#lastCheckpointAt = deps.clock()
   }
 
@@ -131,7 +139,7 @@ export class Checkpoints {
       if (moved) writes.push({ partition: state.partition, offset: last, expected: state.stored })
     }
     if (writes.length === 0) return false
-    const results = await this.#withRetries(() => this.#deps.offsets.save(writes))
+    const results = await this.#withRetries((endBy) => this.#deps.offsets.save(writes, endBy))
     for (const [index, result] of results.entries()) {
       const write = writes[index]!
       const state = this.#states.find((candidate) => candidate.partition === result.partition)!
@@ -156,13 +164,17 @@ export class Checkpoints {
     return true
   }
 
-  async #withRetries<T>(save: () => Promise<T>): Promise<T> {
+  /** `save` is given the time its attempt must end by: none for the first, `saveBy` for retries. */
+  async #withRetries<T>(save: (endBy: number | undefined) => Promise<T>): Promise<T> {
+    const saveBy = this.#saveBy
     for (let attempt = 0; ; attempt++) {
       try {
-        return await save()
+        return await save(attempt === 0 ? undefined : saveBy)
       } catch (error) {
         const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
         if (!isRetriable(error) || delayMs === undefined) throw error
+        // TIMEOUT_MARGIN_MS: a retry that would start after `saveBy` is not made.
+        if (saveBy !== undefined && this.#deps.clock() + delayMs >= saveBy) throw error
         this.#deps.logger.warn('Could not save the offsets; trying again', {
           topic: this.#topic,
           retryInMs: delayMs,

@@ -120,7 +120,7 @@ export class PartitionFeed {
 
   /**
    * Hands the round's responses to their partitions. True when the round brought anything:
-   * records, offsets covered by markers only, or an offset out of range.
+   * records, offsets covered by markers only, an offset out of range, or a partition's leader gone.
    */
   receive(round: Round, responses: readonly FetchedPartition[]): boolean {
     const byPartition = new Map(responses.map((response) => [response.partition, response]))
@@ -131,8 +131,9 @@ export class PartitionFeed {
       const lane = this.#lanes.get(partition)
       if (response === undefined || lane === undefined) continue
       if (response.watermarks !== undefined) lane.state.endOffset = response.watermarks.endOffset
-      if (response.offsetOutOfRange) {
-        // Delivered as a batch of its own, so it is resolved from where the partition then is.
+      if (response.offsetOutOfRange || response.unavailable !== undefined) {
+        // Delivered as a batch of its own, so it is resolved from where the partition then is
+        // (out of range), or the partition is left out once what it holds is done (no leader).
         this.#hand(lane, batchOf(partition, fetchOffset, response, round.id, 0))
         lane.fetchFrom = undefined
         brought = true
@@ -167,7 +168,7 @@ export class PartitionFeed {
       }
       lane.queue.shift()
       lane.current = batch
-      const all = batch.response.offsetOutOfRange ? [] : batch.response.records
+      const all = batch.response.offsetOutOfRange || batch.response.unavailable ? [] : batch.response.records
       batch.records = all.length <= batch.reserved ? all : all.slice(0, batch.reserved)
       batch.cut = batch.records.length < all.length
       this.#reserved -= batch.reserved - batch.records.length

@@ -30,6 +30,8 @@ export interface PartitionState {
   failure?: PartitionFailure
   /** Write even if nothing was done: a `latest` start must be remembered, or the next run would skip ahead again. */
   mustSave: boolean
+  /** Left out of this run: no leader, or its leader did not answer. */
+  unavailable?: string
 }
 
 /** Where a partition starts, and why. */
@@ -78,6 +80,8 @@ export interface PartitionStateContext {
   readonly outOfRangePolicy: OutOfRangePolicy
   readonly logger: Logger
   readonly metrics: Metrics
+  /** Partitions already reported as left out in this run: each is counted and logged once. */
+  readonly leftOut: Set<number>
 }
 
 /** A partition's state at the start of the run, its start decided (and logged when it is not the usual one). */
@@ -175,4 +179,48 @@ export function resolveOutOfRange(
   metrics.count('OffsetsLostToRetention', lost)
   state.position = resumeAt
   state.mustSave = true
+}
+
+/** A partition whose offsets could not be listed at the start: left out, where its stored offset says. */
+export function unavailableState(
+  partition: number,
+  stored: number | undefined,
+  reason: string,
+  context: PartitionStateContext,
+): PartitionState {
+  const position = stored === undefined ? 0 : stored + 1
+  const state: PartitionState = {
+    partition,
+    stored,
+    position,
+    fromOffset: position,
+    endOffset: position,
+    count: 0,
+    deadLettered: 0,
+    halted: true,
+    conflicted: false,
+    mustSave: false,
+  }
+  leaveOut(state, reason, context)
+  return state
+}
+
+/**
+ * A partition without a usable leader is left out of this run, not fatal: the others are
+ * consumed, its stored offset stays, its messages wait for the next run. A warning naming it
+ * and the cause, and the `PartitionsWithoutLeader` metric, once per partition and run.
+ */
+export function leaveOut(state: PartitionState, reason: string, context: PartitionStateContext): void {
+  state.halted = true
+  state.unavailable = reason
+  if (context.leftOut.has(state.partition)) return
+  context.leftOut.add(state.partition)
+  context.metrics.count('PartitionsWithoutLeader', 1)
+  context.logger.warn('Partition left out of this run: it has no leader, or its leader does not answer', {
+    topic: context.topic,
+    partition: state.partition,
+    ...(state.stored !== undefined && { storedOffset: state.stored }),
+    reason,
+    fix: "bring back the brokers that hold the partition's replicas (a leader is then elected), or reassign its replicas; nothing is skipped: the next run tries it again",
+  })
 }

@@ -32,9 +32,11 @@ import { LeaseKeeper } from './lease-keeper.ts'
 import { type Batch, PartitionFeed } from './partition-feed.ts'
 import {
   initialState,
+  leaveOut,
   type PartitionState,
   type PartitionStateContext,
   resolveOutOfRange,
+  unavailableState,
 } from './partition-state.ts'
 import { ownedPartitions } from './shards.ts'
 import type { CycleDependencies, CycleOptions, CycleSummary, StopReason } from './types.ts'
@@ -134,11 +136,13 @@ class CycleRun {
       outOfRangePolicy: options.offsetOutOfRange ?? 'earliest',
       logger: deps.logger,
       metrics: this.#metrics,
+      leftOut: new Set(),
     }
     this.#checkpoints = new Checkpoints(
       { offsets: deps.offsets, logger: deps.logger, clock: this.#clock, sleep: this.#sleep },
       options.topic,
       options.checkpoint,
+      options.saveBy,
     )
   }
 
@@ -182,15 +186,13 @@ class CycleRun {
     ])
     // With offsets already stored, a partition without one was added to the topic since (see decideStart).
     const firstRun = stored.size === 0
-    this.#states = partitions.map((partition) =>
-      initialState(
-        partition,
-        stored.get(partition)?.offset,
-        watermarks.get(partition),
-        firstRun,
-        this.#stateContext,
-      ),
-    )
+    this.#states = partitions.map((partition) => {
+      const offset = stored.get(partition)?.offset
+      const unavailable = watermarks.unavailable?.get(partition)
+      if (unavailable !== undefined)
+        return unavailableState(partition, offset, unavailable, this.#stateContext)
+      return initialState(partition, offset, watermarks.get(partition), firstRun, this.#stateContext)
+    })
     this.#checkpoints.track(this.#states)
   }
 
@@ -334,6 +336,7 @@ class CycleRun {
         deadLettered: state.deadLettered,
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
+        ...(state.unavailable !== undefined && { unavailable: state.unavailable }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
@@ -487,6 +490,10 @@ class CycleRun {
     if (response.offsetOutOfRange) {
       resolveOutOfRange(state, response.watermarks, 'during the run', this.#stateContext)
       return !state.halted
+    }
+    if (response.unavailable !== undefined) {
+      leaveOut(state, response.unavailable, this.#stateContext)
+      return false
     }
     const result = await deliverRecords(batch.records, {
       topic,

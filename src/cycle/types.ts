@@ -30,6 +30,13 @@ export interface CycleOptions {
   readonly startPosition: StartPosition
   /** Clock time (ms) after which no fetch, no retry and no new message starts. */
   readonly deadline: number
+  /**
+   * Clock time (ms) by which a save's retries must be over: no retry starts that would end
+   * after it, and a retry is cut there. A save's first attempt is always made (the store bounds
+   * it), however late: a save takes milliseconds when DynamoDB answers. The handler sets it to
+   * the invocation's timeout less what the lease release and the summary need. Default: none.
+   */
+  readonly saveBy?: number
   /** Asked between messages: true stops the run as the deadline would (Ctrl-C in `lkc start`). */
   readonly shouldStop?: () => boolean
   /** Default `earliest`. */
@@ -86,6 +93,8 @@ export interface PartitionSummary {
   /** Messages left after the run, as far as the run knows. */
   readonly lag: number
   readonly failure?: { readonly offset: number; readonly reason: string }
+  /** Left out of this run, and why: no leader, or its leader did not answer (its lag is then unknown). */
+  readonly unavailable?: string
 }
 
 export type StopReason =

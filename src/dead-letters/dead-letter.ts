@@ -9,6 +9,8 @@
  * (topic, partition, offset, timestamp), the reason, the last error, how many times the
  * processor was tried, and when it was dead-lettered.
  */
+
+import { messageOf } from '../errors.ts'
 import type { FetchedRecord } from '../ports.ts'
 
 /** Why a message was dead-lettered. Only `processing-failed` is retried first. */
@@ -48,10 +50,11 @@ export function deadLetterOf(
   failure: { reason: DeadLetterReason; error: unknown; attempts: number },
   now: Date,
 ): DeadLetter {
+  // `messageOf`, not `String`: a processor may throw a value that cannot be turned into a string.
   const error =
     failure.error instanceof Error
-      ? { name: failure.error.name, message: failure.error.message }
-      : { name: 'Error', message: String(failure.error) }
+      ? { name: String(failure.error.name), message: messageOf(failure.error) }
+      : { name: 'Error', message: messageOf(failure.error) }
   return {
     consumerId,
     topic,

@@ -43,12 +43,13 @@ const MAX_ERROR_HEADER_CHARS = 2000
 export class KafkaDeadLetterSink implements DeadLetterSink {
   readonly destination: string
   readonly #topic: string
-  readonly #producer: Producer
+  /** Header values may be null (Kafka allows it, and the letter keeps the original's). */
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer | null>
 
   constructor(options: KafkaDeadLetterSinkOptions) {
     this.#topic = options.topic
     this.destination = `Kafka topic ${options.topic}`
-    this.#producer = new Producer({
+    this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer | null>({
       ...baseClientOptions({ ...options, clientId: `${options.clientId}-dead-letters` }),
       idempotent: true,
       acks: -1,
@@ -56,21 +57,6 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   }
 
   async send(letter: DeadLetter): Promise<void> {
-    const headers = new Map<Buffer, Buffer>()
-    // Each Buffer is its own map key, so repeated original headers are all kept, in order.
-    for (const [key, value] of letter.headers) headers.set(key ?? Buffer.alloc(0), value ?? Buffer.alloc(0))
-    const context: Record<(typeof DEAD_LETTER_HEADERS)[number], string> = {
-      'dlq.consumer_id': letter.consumerId,
-      'dlq.topic': letter.topic,
-      'dlq.partition': String(letter.partition),
-      'dlq.offset': String(letter.offset),
-      'dlq.timestamp': new Date(letter.timestamp).toISOString(),
-      'dlq.reason': letter.reason,
-      'dlq.error': `${letter.error.name}: ${letter.error.message}`.slice(0, MAX_ERROR_HEADER_CHARS),
-      'dlq.attempts': String(letter.attempts),
-      'dlq.dead_lettered_at': letter.deadLetteredAt,
-    }
-    for (const [name, value] of Object.entries(context)) headers.set(Buffer.from(name), Buffer.from(value))
     try {
       await this.#producer.send({
         messages: [
@@ -78,7 +64,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
             topic: this.#topic,
             ...(letter.key !== null && { key: letter.key }),
             ...(letter.value !== null && { value: letter.value }),
-            headers,
+            headers: recordHeadersOf(letter),
           },
         ],
       })
@@ -98,4 +84,28 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   async close(): Promise<void> {
     await this.#producer.close(true)
   }
+}
+
+/**
+ * The letter's record headers: the original headers first, as they were (a null value stays
+ * null: Kafka tells a header without a value from one with an empty value), then the `dlq.*`
+ * headers. A null header key, which Kafka's own clients never write, becomes an empty one.
+ */
+export function recordHeadersOf(letter: DeadLetter): Map<Buffer, Buffer | null> {
+  const headers = new Map<Buffer, Buffer | null>()
+  // Each Buffer is its own map key, so repeated original headers are all kept, in order.
+  for (const [key, value] of letter.headers) headers.set(key ?? Buffer.alloc(0), value)
+  const context: Record<(typeof DEAD_LETTER_HEADERS)[number], string> = {
+    'dlq.consumer_id': letter.consumerId,
+    'dlq.topic': letter.topic,
+    'dlq.partition': String(letter.partition),
+    'dlq.offset': String(letter.offset),
+    'dlq.timestamp': new Date(letter.timestamp).toISOString(),
+    'dlq.reason': letter.reason,
+    'dlq.error': `${letter.error.name}: ${letter.error.message}`.slice(0, MAX_ERROR_HEADER_CHARS),
+    'dlq.attempts': String(letter.attempts),
+    'dlq.dead_lettered_at': letter.deadLetteredAt,
+  }
+  for (const [name, value] of Object.entries(context)) headers.set(Buffer.from(name), Buffer.from(value))
+  return headers
 }

@@ -16,16 +16,26 @@ import { DeadLetterTooLargeError, DeadLetterWriteError } from './errors.ts'
 
 /** SQS's largest message, body and attributes together. */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576
+/** The longest one attempt of a SendMessage may take (a 1 MiB body included). */
+export const SQS_ATTEMPT_TIMEOUT_MS = 3000
+/**
+ * The longest a dead letter to SQS may take, the SDK's retries included: an SQS that never
+ * answers stops the partition after this long instead of hanging the run.
+ */
+export const SQS_SEND_TIMEOUT_MS = 5000
 
 export class SqsDeadLetterSink implements DeadLetterSink {
   readonly destination: string
   readonly #client: SQSClient
   readonly #queueUrl: string
 
-  constructor(client: SQSClient, queueUrl: string) {
+  readonly #sendTimeoutMs: number
+
+  constructor(client: SQSClient, queueUrl: string, sendTimeoutMs = SQS_SEND_TIMEOUT_MS) {
     this.#client = client
     this.#queueUrl = queueUrl
     this.destination = `SQS queue ${queueUrl}`
+    this.#sendTimeoutMs = sendTimeoutMs
   }
 
   async send(letter: DeadLetter): Promise<void> {
@@ -40,6 +50,9 @@ export class SqsDeadLetterSink implements DeadLetterSink {
     if (size > SQS_MAX_MESSAGE_BYTES) {
       throw new DeadLetterTooLargeError(this.destination, letter, size, SQS_MAX_MESSAGE_BYTES)
     }
+    // One bound for the whole call: the SDK retries within it, and stops when it is over.
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), this.#sendTimeoutMs)
     try {
       await this.#client.send(
         new SendMessageCommand({
@@ -47,8 +60,18 @@ export class SqsDeadLetterSink implements DeadLetterSink {
           MessageBody: body,
           MessageAttributes: attributes,
         }),
+        { abortSignal: controller.signal },
       )
     } catch (error) {
+      if (controller.signal.aborted) {
+        throw new DeadLetterWriteError(
+          this.destination,
+          letter,
+          `no answer within ${this.#sendTimeoutMs} ms (${messageOf(error)})`,
+          error,
+          'Check that SQS is reachable from the function (a VPC needs a NAT gateway or the sqsEndpoint interface endpoint)',
+        )
+      }
       const detail = messageOf(error)
       if (/shorter than|too long|maximum message size|MaximumMessageSize/i.test(detail)) {
         throw new DeadLetterTooLargeError(this.destination, letter, size, undefined, error)
@@ -60,6 +83,8 @@ export class SqsDeadLetterSink implements DeadLetterSink {
           ? "Grant the function's role sqs:SendMessage on the queue (and kms:GenerateDataKey if it is encrypted)"
           : undefined
       throw new DeadLetterWriteError(this.destination, letter, detail, error, fix)
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -14,6 +14,27 @@ export class TopicNotFoundError extends LambdaKafkaConsumerError {
   }
 }
 
+/**
+ * Some partitions have no leader now, or their leader does not answer, and the operation needs
+ * every one it was asked for (`lkc reset --to <time>` looking their offsets up).
+ */
+export class PartitionsUnavailableError extends LambdaKafkaConsumerError {
+  readonly topic: string
+  readonly unavailable: ReadonlyMap<number, string>
+
+  constructor(topic: string, unavailable: ReadonlyMap<number, string>, operation: string) {
+    const list = [...unavailable].map(([partition, reason]) => `partition ${partition}: ${reason}`).join('; ')
+    super(
+      `Could not ${operation} for ${unavailable.size} partition(s) of ${topic}: ${list}. ` +
+        'Bring the brokers holding their replicas back (their leader is elected then), or leave those ' +
+        'partitions out (--partition).',
+      { retriable: true },
+    )
+    this.topic = topic
+    this.unavailable = unavailable
+  }
+}
+
 /** No broker answered, or the cluster failed a request after the client's own retries. */
 export class KafkaUnavailableError extends LambdaKafkaConsumerError {
   readonly bootstrapServers: readonly string[]

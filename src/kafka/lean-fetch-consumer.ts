@@ -8,9 +8,14 @@
  *
  * Brokers that answer only Fetch v11 or older (Kafka before 2.7) get the client's own decoder,
  * whose records the source converts as before.
+ *
+ * One addition: `listOffsetsFrom`, ListOffsets sent to one given broker, each partition's answer
+ * on its own (see there why the client's `listOffsets` cannot serve a topic with a partition
+ * without a leader).
  */
 import {
   type API,
+  type Broker,
   type Callback,
   Consumer,
   createAPI,
@@ -21,6 +26,9 @@ import {
   fetchV16,
   fetchV17,
   kGetApi,
+  kGetConnection,
+  kPerformWithRetry,
+  type listOffsetsV9,
   type Reader,
   type RecordsBatch,
   ResponseError,
@@ -46,6 +54,14 @@ const requestWriters = {
 } as const
 
 type LeanFetchApi = API<unknown[], DecodedFetchResponse>
+type ListOffsetsArguments = [
+  replica: number,
+  isolationLevel: number,
+  topics: listOffsetsV9.ListOffsetsRequestTopic[],
+]
+
+/** One partition's answer to ListOffsets: its offset, or the error the broker gave for it. */
+export type ListedOffset = { readonly offset: bigint } | { readonly errorCode: number }
 const leanApis = new Map<number, LeanFetchApi>()
 
 function leanFetchApi(version: keyof typeof requestWriters): LeanFetchApi {
@@ -98,6 +114,90 @@ export class LeanFetchConsumer extends Consumer {
   async fetchDecoded(options: Parameters<Consumer['fetch']>[0]): Promise<DecodedFetchResponse> {
     return asDecoded(await this.fetch(options))
   }
+
+  /**
+   * ListOffsets to `broker` (the partitions' leader) for `partitions` of `topic`, at `timestamp`
+   * (-2n: the log start, -1n: the end). Each partition's answer stands on its own: a partition
+   * the broker refuses (it no longer leads it) comes back as its error code, not as a failure of
+   * the others. The client's own `listOffsets` cannot be used here: it first reads its metadata
+   * for the whole topic, which throws while any one partition has no leader, and it fails as a
+   * whole when any one leader fails. Connection failures are retried as the client retries them,
+   * then reject.
+   */
+  listOffsetsFrom(
+    broker: Broker,
+    topic: string,
+    partitions: readonly number[],
+    timestamp: bigint,
+    isolationLevel: number,
+  ): Promise<Map<number, ListedOffset>> {
+    const request = [
+      {
+        name: topic,
+        partitions: partitions.map((partitionIndex) => ({
+          partitionIndex,
+          currentLeaderEpoch: -1,
+          timestamp,
+        })),
+      },
+    ]
+    return new Promise((resolve, reject) => {
+      this[kPerformWithRetry]<listOffsetsV9.ListOffsetsResponse>(
+        'listOffsets',
+        (retryCallback) => {
+          this[kGetConnection](broker, (connectionError, connection) => {
+            if (connectionError !== null || connection === undefined) {
+              retryCallback(connectionError ?? new Error(`No connection to ${broker.host}:${broker.port}`))
+              return
+            }
+            this[kGetApi]<ListOffsetsArguments, listOffsetsV9.ListOffsetsResponse>(
+              'ListOffsets',
+              (apiError, api) => {
+                if (apiError !== null || api === undefined) {
+                  retryCallback(apiError ?? new Error('The broker offers no ListOffsets API'))
+                  return
+                }
+                api(connection, -1, isolationLevel, request, (error, response) => {
+                  // Partition errors come as a ResponseError that carries the whole response.
+                  const partial = error instanceof ResponseError ? listOffsetsResponseIn(error) : undefined
+                  if (partial !== undefined) retryCallback(null, partial)
+                  else retryCallback(error, response)
+                })
+              },
+            )
+          })
+        },
+        (error, response) => {
+          if (error !== null || response === undefined) {
+            reject(error ?? new Error('ListOffsets returned nothing'))
+            return
+          }
+          const listed = new Map<number, ListedOffset>()
+          for (const answered of response.topics) {
+            if (answered.name !== topic) continue
+            for (const partition of answered.partitions) {
+              listed.set(
+                partition.partitionIndex,
+                partition.errorCode === 0 ? { offset: partition.offset } : { errorCode: partition.errorCode },
+              )
+            }
+          }
+          resolve(listed)
+        },
+        0,
+      )
+    })
+  }
+}
+
+function listOffsetsResponseIn(error: ResponseError): listOffsetsV9.ListOffsetsResponse | undefined {
+  const response: unknown = error.response
+  return typeof response === 'object' &&
+    response !== null &&
+    'topics' in response &&
+    Array.isArray(response.topics)
+    ? (response as listOffsetsV9.ListOffsetsResponse)
+    : undefined
 }
 
 type ClientFetchResponse = Awaited<ReturnType<Consumer['fetch']>>

@@ -7,7 +7,13 @@
  * leader, read_committed filtering of aborted transactions, and turning client errors into
  * the project's own. Fetch responses are decoded by the lean decoder (`lean-fetch-consumer.ts`),
  * and what a run does not consume is kept for the next fetch (`unconsumed-records.ts`).
+ *
+ * One partition without a leader, or one leader failing, must not stop the whole topic: the
+ * layout is read even when some partitions have no leader (topic-layout.ts), offsets are listed
+ * from each leader on its own, and a fetch round keeps what the other leaders returned. Those
+ * partitions are reported (`unavailable`, with why) for the run to leave out.
  */
+import { ProtocolError, protocolErrorsCodesById } from '@platformatic/kafka'
 import type {
   FetchedPartition,
   FetchedRecord,
@@ -17,14 +23,17 @@ import type {
 } from '../ports.ts'
 import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
 import { baseClientOptions, type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
-import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
+import { KafkaUnavailableError, PartitionsUnavailableError, TopicNotFoundError } from './errors.ts'
 import type {
   DecodedFetchPartition,
   DecodedFetchResponse,
   DecodedRecordBatch,
 } from './fetch-response-decoder.ts'
-import { asDecoded, LeanFetchConsumer } from './lean-fetch-consumer.ts'
+import { asDecoded, LeanFetchConsumer, type ListedOffset } from './lean-fetch-consumer.ts'
+import { errorName, LEADER_ERRORS, layoutOf, partialLayoutOf, type TopicLayout } from './topic-layout.ts'
 import { UnconsumedRecords } from './unconsumed-records.ts'
+
+export type { TopicLayout } from './topic-layout.ts'
 
 const READ_COMMITTED = 1
 const LATEST = -1n
@@ -44,12 +53,6 @@ export interface KafkaSourceOptions {
   readonly fetchMaxWaitMs: number
   /** TLS and SASL (see connection-options.ts); default: PLAINTEXT. */
   readonly security?: KafkaSecurity
-}
-
-export interface TopicLayout {
-  readonly id: string
-  /** The leader's node id, indexed by partition. */
-  readonly leaders: readonly number[]
 }
 
 export class PlatformaticKafkaSource implements KafkaSource {
@@ -83,48 +86,157 @@ export class PlatformaticKafkaSource implements KafkaSource {
     return layout.leaders.map((_, partition) => partition)
   }
 
-  async watermarks(topic: string, partitions: readonly number[]): Promise<Map<number, PartitionWatermarks>> {
-    const request = { topics: [topic], partitions: { [topic]: [...partitions] } }
-    const [earliest, latest] = await this.#call('list offsets', () =>
-      Promise.all([
-        this.#consumer.listOffsets({ ...request, timestamp: EARLIEST }),
-        this.#consumer.listOffsets({ ...request, timestamp: LATEST, isolationLevel: READ_COMMITTED }),
-      ]),
-    )
-    const starts = earliest.get(topic) ?? []
-    const ends = latest.get(topic) ?? []
+  async watermarks(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<Map<number, PartitionWatermarks> & { readonly unavailable: ReadonlyMap<number, string> }> {
+    const { offsets, unavailable } = await this.#listOffsets(topic, partitions, [EARLIEST, LATEST])
     const marks = new Map<number, PartitionWatermarks>()
-    for (const partition of partitions) {
-      marks.set(partition, {
-        logStartOffset: Number(starts[partition] ?? 0n),
-        endOffset: Number(ends[partition] ?? 0n),
-      })
+    for (const [partition, [start = 0n, end = 0n]] of offsets) {
+      marks.set(partition, { logStartOffset: Number(start), endOffset: Number(end) })
     }
-    return marks
+    return Object.assign(marks, { unavailable })
   }
 
-  /** Each partition's first offset with a timestamp at or after `timestampMs` (its end when none). */
+  /**
+   * Each partition's first offset with a timestamp at or after `timestampMs` (its end when none).
+   * Throws PartitionsUnavailableError when some partition has no leader: a reset needs them all.
+   */
   async offsetsAtTime(
     topic: string,
     partitions: readonly number[],
     timestampMs: number,
   ): Promise<Map<number, number>> {
-    const found = await this.#call('list offsets by time', () =>
-      this.#consumer.listOffsets({
-        topics: [topic],
-        partitions: { [topic]: [...partitions] },
-        timestamp: BigInt(timestampMs),
-      }),
-    )
-    const offsets = found.get(topic) ?? []
-    const ends = await this.watermarks(topic, partitions)
+    const { offsets, unavailable } = await this.#listOffsets(topic, partitions, [BigInt(timestampMs), LATEST])
+    if (unavailable.size > 0) {
+      throw new PartitionsUnavailableError(topic, unavailable, 'look up the offsets at that time')
+    }
     return new Map(
-      partitions.map((partition) => {
-        const offset = offsets[partition]
-        const end = ends.get(partition)?.endOffset ?? 0
-        return [partition, offset === undefined || offset < 0n ? end : Number(offset)]
+      [...offsets].map(([partition, [atTime = -1n, end = 0n]]) => [
+        partition,
+        atTime < 0n ? Number(end) : Number(atTime),
+      ]),
+    )
+  }
+
+  /**
+   * `timestamps`' offsets for each partition, from its leader. A partition whose leader is
+   * missing, or answers with a leader error (it moved), is asked once more with fresh metadata,
+   * then reported in `unavailable`. Fails as a whole only when no leader answered at all (Kafka
+   * unreachable), or for an error no partition can be left out for (credentials, ACLs).
+   */
+  async #listOffsets(
+    topic: string,
+    partitions: readonly number[],
+    timestamps: readonly bigint[],
+  ): Promise<{ offsets: Map<number, bigint[]>; unavailable: Map<number, string> }> {
+    const started = Date.now()
+    const offsets = new Map<number, bigint[]>()
+    const first = await this.#listFromLeaders(topic, await this.#layout(topic, false), partitions, timestamps)
+    for (const [partition, listed] of first.offsets) offsets.set(partition, listed)
+    const leaderless = new Map(first.leaderless)
+    let { failed } = first
+    let answered = first.answered
+    let errors = first.errors
+    if (failed.size > 0) {
+      const again = await this.#listFromLeaders(
+        topic,
+        await this.#layout(topic, true),
+        [...failed.keys()],
+        timestamps,
+      )
+      for (const [partition, listed] of again.offsets) offsets.set(partition, listed)
+      for (const [partition, reason] of again.leaderless) leaderless.set(partition, reason)
+      failed = again.failed
+      answered += again.answered
+      errors = again.errors
+    }
+    if (answered === 0 && errors.length > 0) throw this.#failure('list offsets', errors[0], started)
+    return { offsets, unavailable: new Map([...leaderless, ...failed]) }
+  }
+
+  async #listFromLeaders(
+    topic: string,
+    layout: TopicLayout,
+    partitions: readonly number[],
+    timestamps: readonly bigint[],
+  ): Promise<{
+    offsets: Map<number, bigint[]>
+    /** From the layout: no leader. */
+    leaderless: Map<number, string>
+    /** The leader failed, or refused the partition. */
+    failed: Map<number, string>
+    answered: number
+    errors: unknown[]
+  }> {
+    const started = Date.now()
+    const offsets = new Map<number, bigint[]>()
+    const leaderless = new Map<number, string>()
+    const failed = new Map<number, string>()
+    const errors: unknown[] = []
+    const byLeader = new Map<number, number[]>()
+    for (const partition of partitions) {
+      const leader = layout.leaders[partition]
+      if (leader === undefined) {
+        leaderless.set(partition, `not in the topic's metadata (${layout.leaders.length} partitions)`)
+      } else if (leader < 0) {
+        leaderless.set(partition, layout.leaderless.get(partition) ?? 'no leader')
+      } else {
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition])
+      }
+    }
+    let answered = 0
+    await Promise.all(
+      [...byLeader].map(async ([leader, group]) => {
+        const broker = layout.brokers.get(leader)
+        if (broker === undefined) {
+          for (const partition of group)
+            failed.set(partition, `its leader, broker ${leader}, is not among the cluster's brokers`)
+          return
+        }
+        const at = `broker ${leader} (${broker.host}:${broker.port})`
+        let answers: Array<Map<number, ListedOffset>>
+        try {
+          answers = await Promise.all(
+            timestamps.map((timestamp) =>
+              this.#consumer.listOffsetsFrom(broker, topic, group, timestamp, READ_COMMITTED),
+            ),
+          )
+        } catch (error) {
+          const security = securityErrorOf(
+            error,
+            this.#security.auth,
+            this.#options.bootstrapServers,
+            this.#connectionErrors.since(started),
+          )
+          if (security !== undefined) throw security
+          errors.push(error)
+          for (const partition of group)
+            failed.set(partition, `its leader, ${at}, did not answer: ${detailOf(error)}`)
+          return
+        }
+        answered++
+        for (const partition of group) {
+          const listed: bigint[] = []
+          for (const answer of answers) {
+            const result = answer.get(partition)
+            if (result === undefined) {
+              failed.set(partition, `its leader, ${at}, did not list it`)
+            } else if ('errorCode' in result) {
+              const name = errorName(result.errorCode)
+              // Credentials, ACLs and the like are the run's to report, not a partition's to skip.
+              if (!LEADER_ERRORS.has(name))
+                throw this.#failure('list offsets', protocolError(result.errorCode), started)
+              failed.set(partition, `its leader, ${at}, answered ${name}`)
+            } else {
+              listed.push(result.offset)
+            }
+          }
+          if (!failed.has(partition)) offsets.set(partition, listed)
+        }
       }),
     )
+    return { offsets, leaderless, failed, answered, errors }
   }
 
   async fetch(topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
@@ -135,18 +247,40 @@ export class PlatformaticKafkaSource implements KafkaSource {
       served.size === 0 ? requests : requests.filter((request) => !served.has(request.partition))
     if (toFetch.length === 0) return [...served.values()]
     const byLeader = new Map<number, FetchRequest[]>()
+    const unavailable: FetchedPartition[] = []
     for (const request of toFetch) {
       const leader = layout.leaders[request.partition] ?? -1
+      if (leader < 0) {
+        const reason = layout.leaderless.get(request.partition) ?? "no leader in the topic's metadata"
+        unavailable.push({
+          partition: request.partition,
+          records: [],
+          lastOffset: request.fetchOffset - 1,
+          unavailable: reason,
+        })
+        continue
+      }
       const group = byLeader.get(leader) ?? []
       group.push(request)
       byLeader.set(leader, group)
     }
-    const responses = await Promise.all(
+    const outcomes = await Promise.allSettled(
       [...byLeader].map(([leader, group]) => this.#fetchFromLeader(topic, layout, leader, group)),
     )
-    const fetched = responses.flat()
+    const fetched: FetchedPartition[] = []
+    const failures: unknown[] = []
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') fetched.push(...outcome.value)
+      else failures.push(outcome.reason)
+    }
+    // Credentials or TLS are wrong for every broker alike; and a round in which no leader
+    // answered is Kafka failing: the run retries or ends, as it always did. One leader failing
+    // while others answered only leaves its partitions out of this round.
+    const security = failures.find((failure) => !(failure instanceof KafkaUnavailableError))
+    if (security !== undefined) throw security
+    if (failures.length > 0 && failures.length === outcomes.length) throw failures[0]
     this.#unconsumed.keep(layout.id, toFetch, fetched)
-    return served.size === 0 ? fetched : [...served.values(), ...fetched]
+    return [...served.values(), ...fetched, ...unavailable]
   }
 
   async close(): Promise<void> {
@@ -195,27 +329,25 @@ export class PlatformaticKafkaSource implements KafkaSource {
         const fetchOffset = fetchOffsets.get(partitionResponse.partitionIndex)
         if (fetchOffset === undefined) continue
         if (partitionResponse.errorCode === OFFSET_OUT_OF_RANGE) {
-          const [logStartOffset] = await this.#call('list offsets', () =>
-            this.#listOne(topic, partitionResponse.partitionIndex),
+          const partition = partitionResponse.partitionIndex
+          const marks = await this.watermarks(topic, [partition])
+          const watermarks = marks.get(partition)
+          fetched.push(
+            watermarks === undefined
+              ? {
+                  partition,
+                  records: [],
+                  lastOffset: fetchOffset - 1,
+                  unavailable: marks.unavailable.get(partition) ?? 'its offsets could not be listed',
+                }
+              : { partition, records: [], lastOffset: fetchOffset - 1, offsetOutOfRange: true, watermarks },
           )
-          fetched.push({
-            partition: partitionResponse.partitionIndex,
-            records: [],
-            lastOffset: fetchOffset - 1,
-            offsetOutOfRange: true,
-            watermarks: logStartOffset,
-          })
           continue
         }
         fetched.push(toFetchedPartition(partitionResponse, fetchOffset))
       }
     }
     return fetched
-  }
-
-  async #listOne(topic: string, partition: number): Promise<[PartitionWatermarks]> {
-    const marks = await this.watermarks(topic, [partition])
-    return [marks.get(partition) ?? { logStartOffset: 0, endOffset: 0 }]
   }
 
   /** The topic's id and each partition's leader, fresh from the cluster (for `lkc doctor`). */
@@ -226,32 +358,31 @@ export class PlatformaticKafkaSource implements KafkaSource {
   async #layout(topic: string, refresh: boolean): Promise<TopicLayout> {
     const cached = this.#layouts.get(topic)
     if (cached !== undefined && !refresh) return cached
-    const metadata = await this.#call('metadata', () =>
-      this.#consumer.metadata({ topics: [topic], forceUpdate: refresh }),
-    ).catch((error: unknown) => {
-      if (error instanceof KafkaUnavailableError && /unknown topic/i.test(detailOf(error.cause))) {
-        throw new TopicNotFoundError(topic, this.#options.bootstrapServers, error.cause)
+    const started = Date.now()
+    let layout: TopicLayout
+    try {
+      const metadata = await this.#consumer.metadata({ topics: [topic], forceUpdate: refresh })
+      const topicMetadata = metadata.topics.get(topic)
+      if (topicMetadata === undefined) throw new TopicNotFoundError(topic, this.#options.bootstrapServers)
+      layout = layoutOf(topicMetadata, metadata.brokers)
+    } catch (error) {
+      if (error instanceof TopicNotFoundError) throw error
+      const partial = partialLayoutOf(error, topic)
+      if (partial === undefined) {
+        const failure = this.#failure('metadata', error, started)
+        if (failure instanceof KafkaUnavailableError && /unknown topic/i.test(detailOf(error))) {
+          throw new TopicNotFoundError(topic, this.#options.bootstrapServers, error)
+        }
+        throw failure
       }
-      throw error
-    })
-    const topicMetadata = metadata.topics.get(topic)
-    if (topicMetadata === undefined) throw new TopicNotFoundError(topic, this.#options.bootstrapServers)
-    const layout = {
-      id: topicMetadata.id,
-      leaders: topicMetadata.partitions.map((partition) => partition.leader),
+      // The client kept none of this answer, and may still hold an older one for the topic,
+      // whose leaders its fetch would prefer to the ones asked for: let it forget the topic.
+      this.#consumer.clearMetadata()
+      layout = partial
     }
     this.#layouts.set(topic, layout)
     this.#stale.delete(topic)
     return layout
-  }
-
-  async #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    const started = Date.now()
-    try {
-      return await call()
-    } catch (error) {
-      throw this.#failure(operation, error, started)
-    }
   }
 
   /** An authentication or TLS error when that is what happened, else Kafka being unavailable. */
@@ -265,6 +396,13 @@ export class PlatformaticKafkaSource implements KafkaSource {
       ) ?? new KafkaUnavailableError(operation, this.#options.bootstrapServers, detailOf(error), error)
     )
   }
+}
+
+/** The client's error for a partition error code, for `securityErrorOf` to read (an unknown code: a plain Error). */
+function protocolError(code: number): Error {
+  return protocolErrorsCodesById[code] === undefined
+    ? new Error(`Kafka error code ${code}`)
+    : new ProtocolError(code)
 }
 
 /** The response inside a Fetch error when every failed partition is only out of range. */

@@ -54,6 +54,16 @@ export function secretsManagerClientConfig(env: Environment, secretArn?: string)
   const loopback =
     endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\/?$/.test(endpoint)
   return {
+    // Bounds: a Secrets Manager that never answers fails the read (at cold start, or when a new
+    // Kafka connection needs the password) in about 10 s: 3 attempts (the SDK's; nothing else
+    // retries a read) of at most 3 s each.
+    maxAttempts: 3,
+    requestHandler: {
+      connectionTimeout: 1000,
+      requestTimeout: 3000,
+      throwOnRequestTimeout: true,
+      socketTimeout: 3000,
+    },
     ...(region !== undefined && { region }),
     ...(endpoint !== undefined && { endpoint }),
     ...(loopback &&

@@ -22,6 +22,7 @@ import {
 } from '../config/schema.ts'
 import { securityWarnings } from '../config/security-rules.ts'
 import { failureOf } from '../cycle/errors.ts'
+import { LEASE_RELEASE_TIMEOUT_MS } from '../cycle/lease-keeper.ts'
 import { type CycleProgress, type CycleSummary, runCycle } from '../cycle/run-cycle.ts'
 import { recordRunMetrics } from '../cycle/run-metrics.ts'
 import { messageOf } from '../errors.ts'
@@ -32,6 +33,9 @@ import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
 import { HANDLER_OPTIONS } from './handler-options.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
 import { createPowertoolsMetrics } from './powertools-metrics.ts'
+
+/** What follows the final save: the lease release (bounded) and the summary, before the timeout. */
+const AFTER_SAVE_MS = LEASE_RELEASE_TIMEOUT_MS + 500
 
 export interface HandlerOptions<Value = unknown> {
   /** Your processor, one message at a time. Default: log each message, as the seed does. */
@@ -165,6 +169,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           maxMessages: config.maxMessages,
           startPosition: config.startPosition,
           deadline: Date.now() + remainingMs - marginMs,
+          saveBy: Date.now() + remainingMs - AFTER_SAVE_MS,
           offsetOutOfRange: config.offsetOutOfRangePolicy,
           checkpoint: { everyMessages: config.checkpointEveryMessages, everyMs: config.checkpointEveryMs },
           processing: {

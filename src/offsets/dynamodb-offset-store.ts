@@ -5,9 +5,11 @@
  * One extra attribute, `updated_at` (ISO-8601), says when an offset was last saved; items of
  * the Python design, which lack it, are read unchanged.
  *
- * Reads are one strongly consistent Query. Writes are single-item conditional PutItems (no
- * transactions: dynalite has none, and none are needed): an offset changes only if it still
- * holds the value this run read, so it can never move backwards or lose another writer's update.
+ * Reads are one strongly consistent Query; an item whose `topic` or `group_id` is another
+ * consumer's (two consumers whose `consumer_id` collide) makes the read refuse to start.
+ * Writes are single-item conditional PutItems (no transactions: dynalite has none, and none
+ * are needed): an offset changes only if it still holds the value this run read, so it can
+ * never move backwards or lose another writer's update.
  */
 import {
   type AttributeValue,
@@ -18,12 +20,18 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
 import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../ports.ts'
-import { OffsetStoreError } from './errors.ts'
+import { callDynamoDb, type DynamoDbCallBounds, READ_RETRY_DELAYS_MS } from './dynamodb-call.ts'
+import { ConsumerIdCollisionError, type ForeignItem, OffsetStoreError } from './errors.ts'
 
 export interface OffsetTableKey {
   readonly table: string
   readonly topic: string
   readonly groupId: string
+}
+
+/** How long one attempt of one DynamoDB call may take (dynamodb-call.ts); tests shorten it. */
+export interface DynamoDbTimeouts {
+  readonly attemptTimeoutMs?: number
 }
 
 /** Partition numbers below zero hold items that are not offsets (the run lease uses -1). */
@@ -33,11 +41,13 @@ export class DynamoDbOffsetStore implements OffsetStore {
   readonly #client: DynamoDBClient
   readonly #key: OffsetTableKey
   readonly #consumerId: string
+  readonly #timeouts: DynamoDbTimeouts
 
-  constructor(client: DynamoDBClient, key: OffsetTableKey) {
+  constructor(client: DynamoDBClient, key: OffsetTableKey, timeouts: DynamoDbTimeouts = {}) {
     this.#client = client
     this.#key = key
     this.#consumerId = `${key.groupId}_${key.topic}`
+    this.#timeouts = timeouts
   }
 
   get consumerId(): string {
@@ -46,22 +56,27 @@ export class DynamoDbOffsetStore implements OffsetStore {
 
   async read(): Promise<Map<number, StoredOffset>> {
     const offsets = new Map<number, StoredOffset>()
+    const foreign: ForeignItem[] = []
     let exclusiveStartKey: Record<string, AttributeValue> | undefined
     do {
-      const page = await this.#send('read the stored offsets', () =>
-        this.#client.send(
-          new QueryCommand({
-            TableName: this.#key.table,
-            KeyConditionExpression: '#id = :id AND #p >= :first',
-            ExpressionAttributeNames: { '#id': 'consumer_id', '#p': 'partition' },
-            ExpressionAttributeValues: {
-              ':id': { S: this.#consumerId },
-              ':first': { N: String(FIRST_PARTITION) },
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        ),
+      const page = await this.#send(
+        'read the stored offsets',
+        (abortSignal) =>
+          this.#client.send(
+            new QueryCommand({
+              TableName: this.#key.table,
+              KeyConditionExpression: '#id = :id AND #p >= :first',
+              ExpressionAttributeNames: { '#id': 'consumer_id', '#p': 'partition' },
+              ExpressionAttributeValues: {
+                ':id': { S: this.#consumerId },
+                ':first': { N: String(FIRST_PARTITION) },
+              },
+              ConsistentRead: true,
+              ExclusiveStartKey: exclusiveStartKey,
+            }),
+            { abortSignal },
+          ),
+        { retryDelaysMs: READ_RETRY_DELAYS_MS },
       )
       for (const item of page.Items ?? []) {
         const partition = Number(item.partition?.N)
@@ -72,39 +87,71 @@ export class DynamoDbOffsetStore implements OffsetStore {
               "Fix or delete the item; offsets are numbers (the seed's schema).",
           )
         }
+        if (this.#isForeign(item)) {
+          foreign.push({ partition, topic: item.topic?.S, groupId: item.group_id?.S })
+        }
         const updatedAt = item.updated_at?.S
         offsets.set(partition, updatedAt === undefined ? { offset } : { offset, updatedAt })
       }
       exclusiveStartKey = page.LastEvaluatedKey
     } while (exclusiveStartKey !== undefined)
+    if (foreign.length > 0) {
+      throw new ConsumerIdCollisionError(this.#consumerId, this.#key.table, this.#key, foreign)
+    }
     return offsets
   }
 
-  async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
-    const updatedAt = new Date().toISOString()
-    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt)))
+  /**
+   * An item another consumer wrote: its `topic` or `group_id` is not this consumer's. Every
+   * writer of the seed's schema sets both; an item without them is taken as this consumer's.
+   */
+  #isForeign(item: Record<string, AttributeValue>): boolean {
+    const topic = item.topic?.S
+    const groupId = item.group_id?.S
+    return (
+      (topic !== undefined && topic !== this.#key.topic) ||
+      (groupId !== undefined && groupId !== this.#key.groupId)
+    )
   }
 
-  async #saveOne(write: OffsetWrite, updatedAt: string): Promise<OffsetWriteResult> {
+  /**
+   * One attempt per write, each cut at `endBy` at the latest: the run cycle retries a failed
+   * save itself, as long as the invocation's deadline allows.
+   */
+  async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
+    const updatedAt = new Date().toISOString()
+    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt, endBy)))
+  }
+
+  async #saveOne(
+    write: OffsetWrite,
+    updatedAt: string,
+    endBy: number | undefined,
+  ): Promise<OffsetWriteResult> {
     const expected = write.expected
     try {
-      await this.#send(`save the offset of partition ${write.partition}`, () =>
-        this.#client.send(
-          new PutItemCommand({
-            TableName: this.#key.table,
-            Item: this.#item(write.partition, write.offset, updatedAt),
-            ConditionExpression:
-              expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND :new > :expected',
-            ExpressionAttributeNames: { '#o': 'offset' },
-            ...(expected !== undefined && {
-              ExpressionAttributeValues: {
-                ':expected': { N: String(expected) },
-                ':new': { N: String(write.offset) },
-              },
+      await this.#send(
+        `save the offset of partition ${write.partition}`,
+        (abortSignal) =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#key.table,
+              Item: this.#item(write.partition, write.offset, updatedAt),
+              // Both comparisons name the stored attribute: "only from the value read, only forward".
+              ConditionExpression:
+                expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND #o < :new',
+              ExpressionAttributeNames: { '#o': 'offset' },
+              ...(expected !== undefined && {
+                ExpressionAttributeValues: {
+                  ':expected': { N: String(expected) },
+                  ':new': { N: String(write.offset) },
+                },
+              }),
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        ),
+            { abortSignal },
+          ),
+        { endBy },
       )
       return { partition: write.partition, status: 'saved' }
     } catch (error) {
@@ -130,7 +177,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
     expected: number | undefined,
   ): Promise<OffsetWriteResult> {
     try {
-      await this.#send(`reset the offset of partition ${partition}`, () =>
+      await this.#send(`reset the offset of partition ${partition}`, (abortSignal) =>
         this.#client.send(
           new PutItemCommand({
             TableName: this.#key.table,
@@ -141,6 +188,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
               ExpressionAttributeValues: { ':expected': { N: String(expected) } },
             }),
           }),
+          { abortSignal },
         ),
       )
       return { partition, status: 'saved' }
@@ -163,25 +211,28 @@ export class DynamoDbOffsetStore implements OffsetStore {
   }
 
   async #readOne(partition: number): Promise<string | undefined> {
-    const result = await this.#send(`read the offset of partition ${partition}`, () =>
-      this.#client.send(
-        new GetItemCommand({
-          TableName: this.#key.table,
-          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
-          ConsistentRead: true,
-        }),
-      ),
+    const result = await this.#send(
+      `read the offset of partition ${partition}`,
+      (abortSignal) =>
+        this.#client.send(
+          new GetItemCommand({
+            TableName: this.#key.table,
+            Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      { retryDelaysMs: READ_RETRY_DELAYS_MS },
     )
     return result.Item?.offset?.N
   }
 
-  async #send<T>(what: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call()
-    } catch (error) {
-      // A failed condition is an answer, not a failure: the caller reports it as a conflict.
-      if (error instanceof ConditionalCheckFailedException) throw error
-      throw OffsetStoreError.from(what, this.#key.table, error)
-    }
+  /** A failed condition comes out as it is (the caller reports a conflict); anything else as an OffsetStoreError. */
+  #send<T>(
+    what: string,
+    call: (abortSignal: AbortSignal) => Promise<T>,
+    bounds: Omit<DynamoDbCallBounds, 'attemptTimeoutMs'> = {},
+  ): Promise<T> {
+    return callDynamoDb(what, this.#key.table, call, { ...this.#timeouts, ...bounds })
   }
 }

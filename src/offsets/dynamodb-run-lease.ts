@@ -15,7 +15,9 @@
  * Every change is one conditional PutItem (no transactions, no UpdateItem: the seed's IAM
  * actions, PutItem and GetItem, are enough): take it when absent, expired or already ours;
  * renew and release only while it is still ours. A release leaves the item, expired, naming
- * its last holder.
+ * its last holder. Every call is bounded (dynamodb-call.ts): taking and reading the lease are
+ * tried up to three times, a renewal and a release once (the next renewal is the retry; an
+ * unreleased lease expires by itself).
  */
 import {
   type AttributeValue,
@@ -25,8 +27,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb'
 import type { LeaseAcquisition, RunLease } from '../ports.ts'
-import type { OffsetTableKey } from './dynamodb-offset-store.ts'
-import { OffsetStoreError } from './errors.ts'
+import { callDynamoDb, READ_RETRY_DELAYS_MS } from './dynamodb-call.ts'
+import type { DynamoDbTimeouts, OffsetTableKey } from './dynamodb-offset-store.ts'
 
 export interface LeaseState {
   readonly holder: string
@@ -48,24 +50,36 @@ export class DynamoDbRunLease implements RunLease {
   readonly #key: OffsetTableKey
   readonly #consumerId: string
   readonly #partition: number
+  readonly #timeouts: DynamoDbTimeouts
   /** When this process took its current lease, kept across renewals. */
   #acquiredAt = new Map<string, string>()
 
-  constructor(client: DynamoDBClient, key: OffsetTableKey, shardIndex = 0) {
+  constructor(client: DynamoDBClient, key: OffsetTableKey, shardIndex = 0, timeouts: DynamoDbTimeouts = {}) {
     this.#client = client
     this.#key = key
     this.#consumerId = `${key.groupId}_${key.topic}`
     this.#partition = leasePartitionOf(shardIndex)
+    this.#timeouts = timeouts
   }
 
   async acquire(owner: string, now: number, durationMs: number): Promise<LeaseAcquisition> {
     const acquiredAt = new Date(now).toISOString()
     try {
-      const previous = await this.#put('take the run lease', owner, now + durationMs, acquiredAt, now, {
-        ConditionExpression: 'attribute_not_exists(#owner) OR #expires <= :now OR #owner = :owner',
-        ExpressionAttributeNames: { '#owner': 'lease_owner', '#expires': 'lease_expires_at' },
-        ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
-      })
+      // Tried again after a timeout: if the first attempt was written after all, the lease is
+      // already this owner's, and the condition lets the owner take it again.
+      const previous = await this.#put(
+        'take the run lease',
+        owner,
+        now + durationMs,
+        acquiredAt,
+        now,
+        {
+          ConditionExpression: 'attribute_not_exists(#owner) OR #expires <= :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'lease_owner', '#expires': 'lease_expires_at' },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
+        },
+        READ_RETRY_DELAYS_MS,
+      )
       this.#acquiredAt.set(owner, acquiredAt)
       const previousWriteAt =
         previous?.updated_at?.S === undefined ? undefined : Date.parse(previous.updated_at.S)
@@ -137,47 +151,53 @@ export class DynamoDbRunLease implements RunLease {
       ExpressionAttributeNames: Record<string, string>
       ExpressionAttributeValues: Record<string, AttributeValue>
     },
+    retryDelaysMs: readonly number[] = [],
   ): Promise<Record<string, AttributeValue> | undefined> {
-    try {
-      const result = await this.#client.send(
-        new PutItemCommand({
-          TableName: this.#key.table,
-          Item: {
-            consumer_id: { S: this.#consumerId },
-            partition: { N: String(this.#partition) },
-            topic: { S: this.#key.topic },
-            group_id: { S: this.#key.groupId },
-            lease_owner: { S: owner },
-            lease_expires_at: { N: String(expiresAt) },
-            lease_expires: { S: new Date(expiresAt).toISOString() },
-            lease_acquired_at: { S: acquiredAt },
-            updated_at: { S: new Date(now).toISOString() },
-          },
-          ...condition,
-          // The item replaced, to tell when the previous run last wrote it.
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      )
-      return result.Attributes
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error
-      throw OffsetStoreError.from(what, this.#key.table, error)
-    }
+    const result = await callDynamoDb(
+      what,
+      this.#key.table,
+      (abortSignal) =>
+        this.#client.send(
+          new PutItemCommand({
+            TableName: this.#key.table,
+            Item: {
+              consumer_id: { S: this.#consumerId },
+              partition: { N: String(this.#partition) },
+              topic: { S: this.#key.topic },
+              group_id: { S: this.#key.groupId },
+              lease_owner: { S: owner },
+              lease_expires_at: { N: String(expiresAt) },
+              lease_expires: { S: new Date(expiresAt).toISOString() },
+              lease_acquired_at: { S: acquiredAt },
+              updated_at: { S: new Date(now).toISOString() },
+            },
+            ...condition,
+            // The item replaced, to tell when the previous run last wrote it.
+            ReturnValues: 'ALL_OLD',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+          { abortSignal },
+        ),
+      { ...this.#timeouts, retryDelaysMs },
+    )
+    return result.Attributes
   }
 
   async #read(): Promise<Record<string, AttributeValue> | undefined> {
-    try {
-      const result = await this.#client.send(
-        new GetItemCommand({
-          TableName: this.#key.table,
-          Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(this.#partition) } },
-          ConsistentRead: true,
-        }),
-      )
-      return result.Item
-    } catch (error) {
-      throw OffsetStoreError.from('read the run lease', this.#key.table, error)
-    }
+    const result = await callDynamoDb(
+      'read the run lease',
+      this.#key.table,
+      (abortSignal) =>
+        this.#client.send(
+          new GetItemCommand({
+            TableName: this.#key.table,
+            Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(this.#partition) } },
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      { ...this.#timeouts, retryDelaysMs: READ_RETRY_DELAYS_MS },
+    )
+    return result.Item
   }
 }

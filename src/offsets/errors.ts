@@ -43,3 +43,48 @@ export class OffsetStoreError extends LambdaKafkaConsumerError {
     )
   }
 }
+
+/** Items of another consumer found under this one's `consumer_id`. */
+export interface ForeignItem {
+  readonly partition: number
+  readonly topic: string | undefined
+  readonly groupId: string | undefined
+}
+
+/**
+ * `consumer_id` is `{group_id}_{topic}`, so two consumers whose group and topic split at a
+ * different "_" (group `a_b` with topic `c`, group `a` with topic `b_c`) get the same one, and
+ * would share their offsets and their lease without a word. Items say whose they are (their
+ * `topic` and `group_id` attributes): a run that finds another consumer's refuses to start.
+ */
+export class ConsumerIdCollisionError extends LambdaKafkaConsumerError {
+  readonly consumerId: string
+  readonly table: string
+  readonly foreign: readonly ForeignItem[]
+
+  constructor(
+    consumerId: string,
+    table: string,
+    own: { readonly topic: string; readonly groupId: string },
+    foreign: readonly ForeignItem[],
+  ) {
+    const first = foreign[0]
+    const whose =
+      first === undefined
+        ? 'another consumer'
+        : `topic "${first.topic ?? '?'}", group_id "${first.groupId ?? '?'}"`
+    const partitions = foreign.map((item) => item.partition).join(', ')
+    super(
+      `The offsets under consumer_id "${consumerId}" in table "${table}" belong to another consumer: ` +
+        `partition(s) ${partitions} were written for ${whose}, and this consumer is topic "${own.topic}", ` +
+        `group_id "${own.groupId}". A consumer_id is "{group_id}_{topic}", so these two consumers share it, and ` +
+        'with it their offsets and their run lease. Nothing was consumed or written. Give one of them another ' +
+        'KAFKA_GROUP_ID (a group id without "_" cannot collide this way); if both have run before, check the ' +
+        'stored offsets of both with `lkc status` and move them with `lkc reset`.',
+      { retriable: false },
+    )
+    this.consumerId = consumerId
+    this.table = table
+    this.foreign = foreign
+  }
+}

@@ -15,6 +15,8 @@ export interface PartitionStatus {
   /** Messages not yet processed: from where the next run starts to the end. */
   readonly lag: number
   readonly lastSaved: string | null
+  /** Why the partition's offsets are unknown now (no leader, or its leader does not answer); its log offsets then read 0. */
+  readonly unavailable?: string
 }
 
 export async function readPartitionStatus(
@@ -28,6 +30,7 @@ export async function readPartitionStatus(
   return partitions.map((partition) => {
     const item = stored.get(partition)
     const mark = marks.get(partition) ?? { logStartOffset: 0, endOffset: 0 }
+    const unavailable = marks.unavailable?.get(partition)
     const next = item
       ? Math.max(item.offset + 1, mark.logStartOffset)
       : startPosition === 'earliest'
@@ -40,6 +43,7 @@ export async function readPartitionStatus(
       logEndOffset: mark.endOffset,
       lag: Math.max(0, mark.endOffset - next),
       lastSaved: item?.updatedAt ?? null,
+      ...(unavailable !== undefined && { unavailable }),
     }
   })
 }

@@ -54,6 +54,12 @@ export function planReset(
   offsetsAtTime: ReadonlyMap<number, number> = new Map(),
 ): ResetStep[] {
   return rows.map((row) => {
+    if (row.unavailable !== undefined) {
+      throw new ResetTargetError(
+        `Partition ${row.partition} cannot be reset now: ${row.unavailable}, so its log offsets are unknown. ` +
+          'Reset the other partitions one by one (--partition), or wait for its leader to be back.',
+      )
+    }
     const nextBefore = row.logEndOffset - row.lag
     let nextAfter: number
     switch (target.kind) {

@@ -10,13 +10,14 @@ import type { Config, Environment } from '../config/schema.ts'
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { KafkaDeadLetterSink } from '../dead-letters/kafka-dead-letter-sink.ts'
 import { RoutedDeadLetterSink } from '../dead-letters/routed-dead-letter-sink.ts'
-import { SqsDeadLetterSink } from '../dead-letters/sqs-dead-letter-sink.ts'
+import { SQS_ATTEMPT_TIMEOUT_MS, SqsDeadLetterSink } from '../dead-letters/sqs-dead-letter-sink.ts'
 import {
   createKafkaSecurity,
   type KafkaSecurity,
   type KafkaSecurityDependencies,
 } from '../kafka/connection-options.ts'
 import { PlatformaticKafkaSource } from '../kafka/platformatic-kafka-source.ts'
+import { DYNAMODB_ATTEMPT_TIMEOUT_MS } from '../offsets/dynamodb-call.ts'
 import { DynamoDbOffsetStore } from '../offsets/dynamodb-offset-store.ts'
 import { DynamoDbRunLease } from '../offsets/dynamodb-run-lease.ts'
 
@@ -114,14 +115,27 @@ function localCredentials(endpoint: string, env: Environment) {
  * A loopback endpoint (the local stack) needs no real credentials: placeholders are used
  * when none are set, so `lkc` works on a machine that has never seen AWS.
  *
- * Timeouts: an unreachable DynamoDB must fail a call (and let the run retry, or end before the
- * Lambda timeout) rather than hang it; 3 s to connect, 5 s for an answer, per attempt.
+ * Bounds: a DynamoDB that is unreachable, or accepts connections and never answers, must fail
+ * a call in seconds rather than hang the run past the Lambda timeout. One attempt per call:
+ * the offsets table's adapters retry (src/offsets/dynamodb-call.ts), within the invocation's
+ * time, and the SDK's own retries would multiply theirs. Each call also carries an abort signal
+ * that ends its attempt after DYNAMODB_ATTEMPT_TIMEOUT_MS; the handler's own limits below bound
+ * calls made without one (`lkc doctor`'s DescribeTable). `requestTimeout` only warns unless
+ * `throwOnRequestTimeout` is set, and there is no socket timeout unless `socketTimeout` is.
  */
 export function dynamoDbClientConfig(
   config: Pick<Config, 'dynamodbEndpoint'>,
   env: Environment,
 ): DynamoDBClientConfig {
-  const timeouts = { requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } }
+  const timeouts = {
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: 1000,
+      requestTimeout: DYNAMODB_ATTEMPT_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: DYNAMODB_ATTEMPT_TIMEOUT_MS,
+    },
+  }
   const endpoint = config.dynamodbEndpoint
   if (endpoint === undefined) return timeouts
   return {
@@ -135,9 +149,21 @@ export function dynamoDbClientConfig(
 /**
  * An AWS queue URL names its region; any other URL (a local SQS-API server such as moto) is
  * used as the endpoint itself.
+ *
+ * Bounds: the SDK's retries are the only ones for a dead letter (3 attempts; the cycle does not
+ * retry a failed dead letter, its partition stops), each attempt limited below, and the whole
+ * call limited to SQS_SEND_TIMEOUT_MS by the sink's abort signal.
  */
 export function sqsClientConfig(queueUrl: string, env: Environment): SQSClientConfig {
-  const timeouts = { requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 } }
+  const timeouts = {
+    maxAttempts: 3,
+    requestHandler: {
+      connectionTimeout: 1000,
+      requestTimeout: SQS_ATTEMPT_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: SQS_ATTEMPT_TIMEOUT_MS,
+    },
+  }
   const url = new URL(queueUrl)
   const awsRegion = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1]
   if (awsRegion !== undefined) return { ...timeouts, region: env.AWS_REGION ?? awsRegion }

@@ -19,7 +19,7 @@ import { createSender, createTopic, type SampleMessage } from '../../src/kafka/t
 import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
 import { type KafkaCluster, startKafkaCluster } from '../../src/local/kafka-cluster.ts'
 import { readTopic, type TopicRecord } from '../support/read-topic.ts'
-import { freshQueue, freshTopic, produce, services } from '../support/services.ts'
+import { freshQueue, freshTopic, produce, services, storedItems } from '../support/services.ts'
 import { transactionalProducer, transactionsSettled } from '../support/transactions.ts'
 import {
   collectDeadLetters,
@@ -35,6 +35,7 @@ import {
   createReplicatedTopic,
   type PartitionState,
   partitionStates,
+  untilLeaderless,
   untilPartitions,
 } from './support/replicated-topic.ts'
 import { startTcpProxy } from './support/tcp-proxy.ts'
@@ -436,6 +437,190 @@ describe('fault suite', () => {
     }
   })
 
+  /** A black hole fails nothing by itself: only the consumer's own time bounds end the invocation. */
+  const BLACK_HOLE_TIMEOUT_MS = 30_000
+  const blackHoleEnv = (endpoint: Record<string, string>) =>
+    consumerEnv({
+      ...endpoint,
+      INVOCATION_TIMEOUT_MS: String(BLACK_HOLE_TIMEOUT_MS),
+      CHECKPOINT_EVERY_MS: '0',
+    })
+
+  /**
+   * Invokes as Lambda would, killing the run at its timeout (plus the process's start-up, not
+   * counted by the invocation's clock); returns how long it took, for the log.
+   */
+  async function invokeUntilTimeout(
+    scenario: FaultScenario,
+    options: Parameters<FaultScenario['invoke']>[0] = {},
+  ) {
+    const started = Date.now()
+    const outcome = await scenario.invoke({ ...options, killAfterMs: BLACK_HOLE_TIMEOUT_MS + 10_000 })
+    const seconds = (Date.now() - started) / 1000
+    console.log(
+      `  the run with the service black-holed: ${outcome.killed ? 'killed at the timeout' : `exit ${outcome.code}`} after ${seconds.toFixed(1)} s ` +
+        `(invocation timeout ${BLACK_HOLE_TIMEOUT_MS / 1000} s, margin 5 s): ${outcome.failure?.message ?? outcome.report?.stopReason ?? 'no result'}`,
+    )
+    return outcome
+  }
+
+  const storedOffset = async (scenario: FaultScenario, partition: number) =>
+    (await storedItems(scenario.consumerId)).find((item) => item.partition === partition)?.offset
+
+  it('DynamoDB black-holed at the start: the invocation fails before its timeout, nothing consumed', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().dynamodbEndpoint).port))
+    try {
+      const topic = await freshTopic(2)
+      await produce(topic, messages(500, 2))
+      const scenario = new FaultScenario(
+        'DynamoDB black-holed at start',
+        topic,
+        blackHoleEnv({ DYNAMODB_ENDPOINT: proxy.endpoint }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      proxy.blackHole()
+      const down = await invokeUntilTimeout(scenario)
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      expect(down.killed).toBe(false)
+      expect(down.code).toBe(1)
+      expect(down.processed).toBe(0)
+      expect(down.failure?.message).toContain('Could not read the stored offsets')
+      expect(down.failure?.message).toContain('no answer within 2000 ms')
+      expect(row.processed).toBe(500)
+      expect(row.duplicates).toBe(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('DynamoDB black-holed at a checkpoint: the run stops, fails before its timeout, the earlier checkpoint kept', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().dynamodbEndpoint).port))
+    try {
+      const topic = await freshTopic(1)
+      await produce(topic, messages(600, 1))
+      const scenario = new FaultScenario(
+        'DynamoDB black-holed at a checkpoint',
+        topic,
+        blackHoleEnv({ DYNAMODB_ENDPOINT: proxy.endpoint, FAULT_SLOW_MS: '10' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      // The checkpoint after message 100 is saved; the one after 200 meets the black hole.
+      const down = await invokeUntilTimeout(scenario, {
+        whenProcessed: { count: 150, action: () => proxy.blackHole() },
+      })
+      const savedBefore = await storedOffset(scenario, 0)
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      expect(down.killed).toBe(false)
+      expect(down.code).toBe(1)
+      expect(down.failure?.message).toMatch(
+        /Could not save the offset of partition 0 .*no answer within \d+ ms/,
+      )
+      expect(savedBefore).toBe(99)
+      // It stopped taking messages once the checkpoint failed, well before the end of the partition.
+      expect(down.processed).toBeLessThan(600)
+      expect(row.processed).toBe(600)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('DynamoDB black-holed at the final save: the invocation fails before its timeout, the checkpoints kept', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().dynamodbEndpoint).port))
+    try {
+      const topic = await freshTopic(1)
+      await produce(topic, messages(250, 1))
+      const scenario = new FaultScenario(
+        'DynamoDB black-holed at the final save',
+        topic,
+        blackHoleEnv({ DYNAMODB_ENDPOINT: proxy.endpoint, FAULT_SLOW_MS: '20' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      // Checkpoints after messages 100 and 200 are saved; the final save, after 250, is not.
+      const down = await invokeUntilTimeout(scenario, {
+        whenProcessed: { count: 240, action: () => proxy.blackHole() },
+      })
+      const savedBefore = await storedOffset(scenario, 0)
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(services().bootstrapServers, topic), [], await watch.stop()),
+      )
+      expect(down.killed).toBe(false)
+      expect(down.code).toBe(1)
+      expect(down.processed).toBe(250)
+      expect(down.failure?.message).toMatch(
+        /Could not save the offset of partition 0 .*no answer within \d+ ms/,
+      )
+      expect(savedBefore).toBe(199)
+      expect(row.processed).toBe(250)
+      // Only what came after the last saved checkpoint is processed again.
+      expect(row.duplicates).toBe(50)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('SQS black-holed during a dead letter: that partition stops before the message, the others go on', async () => {
+    const proxy = await startTcpProxy(Number(new URL(services().sqsEndpoint).port))
+    try {
+      const topic = await freshTopic(2)
+      const queueUrl = await freshQueue()
+      const throughProxy = new URL(queueUrl)
+      throughProxy.port = String(proxy.port)
+      // Message 20 is partition 0's offset 10; the processor always refuses it.
+      await produce(
+        topic,
+        messages(40, 2).map((message, index) => (index === 20 ? { ...message, key: 'fail-20' } : message)),
+      )
+      const scenario = new FaultScenario(
+        'SQS black-holed during a dead letter',
+        topic,
+        blackHoleEnv({ DEAD_LETTER_QUEUE_URL: throughProxy.href, FAULT_FAIL_KEYS: '^fail-' }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      proxy.blackHole()
+      const down = await invokeUntilTimeout(scenario)
+      const saved = [await storedOffset(scenario, 0), await storedOffset(scenario, 1)]
+      await proxy.unblock()
+      await scenario.untilCaughtUp()
+
+      const letters = await collectDeadLetters({ sqs: { endpoint: services().sqsEndpoint, queueUrl } })
+      const row = record(
+        await tally(
+          scenario,
+          await readTopic(services().bootstrapServers, topic),
+          letters,
+          await watch.stop(),
+        ),
+      )
+      expect(down.killed).toBe(false)
+      expect(down.code).toBe(1)
+      expect(down.failure?.message).toContain('partition 0 at offset 10')
+      expect(down.failure?.message).toContain('no answer within 5000 ms')
+      expect(saved).toEqual([9, 19])
+      expect(letters).toEqual([{ partition: 0, offset: 10 }])
+      expect(row.processed).toBe(39)
+      expect(row.duplicates).toBe(0)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('an offset deleted by retention before it was read', async () => {
     const topic = await freshTopic(1)
     await produce(topic, messages(100, 1, 'early'))
@@ -579,6 +764,9 @@ describe('fault suite', () => {
       moved: `leader-${randomUUID().slice(0, 8)}`,
       back: `leader-back-${randomUUID().slice(0, 8)}`,
     }
+    /** Replication factor 1: partitions 0 and 2 only on broker 2, partitions 1 and 3 only on broker 3. */
+    const offlineTopic = `leader-offline-${randomUUID().slice(0, 8)}`
+    const OFFLINE_COUNT = 400
     let cluster: KafkaCluster | undefined
 
     beforeAll(async () => {
@@ -587,11 +775,13 @@ describe('fault suite', () => {
       for (const topic of Object.values(topics)) {
         await createReplicatedTopic(servers, topic, replicas, { 'min.insync.replicas': '1' })
       }
+      await createReplicatedTopic(servers, offlineTopic, [[2], [3], [2], [3]])
       // Small producer batches (10 messages a partition) and small fetches (FETCH_PARTITION_MAX_BYTES
       // below) make a run fetch each partition many times, so it fetches again after the move.
       const sender = createSender(servers, 40)
       try {
         for (const topic of Object.values(topics)) await sender.send(topic, messages(COUNT, PARTITIONS))
+        await sender.send(offlineTopic, messages(OFFLINE_COUNT, PARTITIONS))
       } finally {
         await sender.close()
       }
@@ -728,6 +918,51 @@ describe('fault suite', () => {
       expect(row.processed).toBe(COUNT + LATE)
       expect(first.code).toBe(0)
       expect(lateByFirst).toHaveLength(LATE)
+    })
+
+    it('a partition leader offline (replication factor 1 on the stopped broker): left out, the rest consumed', async () => {
+      const kafka = cluster!
+      const servers = kafka.bootstrapServers.split(',')
+      // Broker 3 away (after the scenarios above, it already is): its partitions, 1 and 3, have no leader.
+      await kafka.stopBroker(3)
+      await untilLeaderless([kafka.address(2)], offlineTopic, [1, 3])
+      const scenario = new FaultScenario(
+        'partition leader offline (RF 1, broker stopped)',
+        offlineTopic,
+        consumerEnv({ KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers }),
+      )
+      const watch = watchOffsets(scenario.consumerId)
+
+      const whileOffline = await scenario.invoke()
+      await kafka.startBroker(3)
+      await untilLeaderless(servers, offlineTopic, [])
+      await scenario.untilCaughtUp()
+
+      const row = record(
+        await tally(scenario, await readTopic(kafka.address(2), offlineTopic), [], await watch.stop()),
+      )
+      const report = whileOffline.report
+      const leftOut = report?.partitions.filter((partition) => partition.unavailable !== undefined) ?? []
+      console.log(
+        `  the run while broker 3 was away: ${report ? `exit ${whileOffline.code}, ${report.count} message(s) from partitions ${report.partitions.filter((p) => p.count > 0).map((p) => p.partition)}, left out: ${leftOut.map((p) => `${p.partition} (${p.unavailable})`).join('; ')}` : `failed: ${whileOffline.failure?.message}`}`,
+      )
+      expect(whileOffline.code).toBe(0)
+      expect(report?.stopReason).toBe('caught-up')
+      expect(report?.partitions.map((partition) => [partition.partition, partition.count])).toEqual([
+        [0, OFFLINE_COUNT / 4],
+        [1, 0],
+        [2, OFFLINE_COUNT / 4],
+        [3, 0],
+      ])
+      expect(leftOut.map((partition) => partition.partition)).toEqual([1, 3])
+      for (const partition of leftOut) {
+        expect(partition.unavailable).toContain('no leader (LEADER_NOT_AVAILABLE)')
+        expect(partition.unavailable).toContain('broker 3')
+      }
+      expect(whileOffline.output).toContain('Partition left out of this run')
+      expect(row.produced).toBe(OFFLINE_COUNT)
+      expect(row.processed).toBe(OFFLINE_COUNT)
+      expect(row.duplicates).toBe(0)
     })
   })
 })

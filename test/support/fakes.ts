@@ -20,6 +20,7 @@ import type {
   PartitionWatermarks,
   RunLease,
   StoredOffset,
+  TopicWatermarks,
 } from '../../src/ports.ts'
 
 export function record(offset: number, value: string | null, key: string | null = null): FetchedRecord {
@@ -49,6 +50,8 @@ export class FakeKafkaSource implements KafkaSource {
   topicExists = true
   /** Fetches return nothing at all, although the watermarks say there is more (a stuck broker). */
   stalled = false
+  /** Partitions without a leader now, with why: left out of the watermarks, fetched as `unavailable`. */
+  readonly unavailable = new Map<number, string>()
 
   /** A partition holding `count` JSON records from `logStartOffset`. */
   addPartition(partition: number, count: number, logStartOffset = 0): FakePartition {
@@ -65,13 +68,14 @@ export class FakeKafkaSource implements KafkaSource {
     return [...this.partitionsOf.keys()].sort((a, b) => a - b)
   }
 
-  async watermarks(_topic: string, partitions: readonly number[]): Promise<Map<number, PartitionWatermarks>> {
-    return new Map(
-      partitions.map((partition) => {
-        const state = this.partitionsOf.get(partition)!
-        return [partition, { logStartOffset: state.logStartOffset, endOffset: state.endOffset }]
-      }),
-    )
+  async watermarks(_topic: string, partitions: readonly number[]): Promise<TopicWatermarks> {
+    const marks = new Map<number, PartitionWatermarks>()
+    for (const partition of partitions) {
+      if (this.unavailable.has(partition)) continue
+      const state = this.partitionsOf.get(partition)!
+      marks.set(partition, { logStartOffset: state.logStartOffset, endOffset: state.endOffset })
+    }
+    return Object.assign(marks, { unavailable: new Map(this.unavailable) })
   }
 
   async fetch(_topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
@@ -85,6 +89,9 @@ export class FakeKafkaSource implements KafkaSource {
       throw failing.error
     }
     return requests.map(({ partition, fetchOffset }) => {
+      const unavailable = this.unavailable.get(partition)
+      if (unavailable !== undefined)
+        return { partition, records: [], lastOffset: fetchOffset - 1, unavailable }
       const state = this.partitionsOf.get(partition)!
       const watermarks = { logStartOffset: state.logStartOffset, endOffset: state.endOffset }
       if (this.stalled) return { partition, records: [], lastOffset: fetchOffset - 1 }
@@ -106,6 +113,8 @@ export class FakeKafkaSource implements KafkaSource {
 export class InMemoryOffsetStore implements OffsetStore {
   readonly items = new Map<number, StoredOffset>()
   readonly saves: OffsetWrite[][] = []
+  /** The `endBy` each save was given. */
+  readonly saveEndBy: Array<number | undefined> = []
   reads = 0
   /** Called before each write: lets a test change an item behind the run's back. */
   beforeWrite?: (write: OffsetWrite) => void
@@ -121,8 +130,9 @@ export class InMemoryOffsetStore implements OffsetStore {
     return new Map(this.items)
   }
 
-  async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
+  async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
     this.saves.push([...writes])
+    this.saveEndBy.push(endBy)
     if (this.failSave && this.failSaveTimes > 0) {
       this.failSaveTimes--
       throw this.failSave

@@ -1,9 +1,11 @@
 /**
  * Replicated topics on the fault suite's own multi-broker cluster (src/local/kafka-cluster.ts):
  * creating one with a chosen replica list per partition (the first replica is the preferred
- * leader), and reading, from the outside, which broker leads each partition and which are in sync.
+ * leader), and reading, from the outside, which broker leads each partition and which are in sync,
+ * or which have no leader at all.
  */
 import { Admin } from '@platformatic/kafka'
+import { partialLayoutOf } from '../../../src/kafka/topic-layout.ts'
 
 export interface PartitionState {
   readonly partition: number
@@ -65,6 +67,49 @@ export async function untilPartitions(
     if (states.length > 0 && predicate(states)) return states
     if (Date.now() > giveUpAt) {
       throw new Error(`${topic}: ${what} did not happen within ${timeoutMs} ms: ${JSON.stringify(states)}`)
+    }
+    await new Promise((wait) => setTimeout(wait, 250))
+  }
+}
+
+/**
+ * The partitions without a leader now. The client's metadata call throws while any partition
+ * has none; the answer it carries says which (read as the consumer reads it).
+ */
+export async function leaderlessPartitions(
+  bootstrapServers: readonly string[],
+  topic: string,
+): Promise<number[]> {
+  const admin = new Admin({ clientId: 'lkc-fault-admin', bootstrapBrokers: [...bootstrapServers] })
+  try {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+    const partitions = metadata.topics.get(topic)?.partitions ?? []
+    return partitions.flatMap((state, partition) => (state.leader < 0 ? [partition] : []))
+  } catch (error) {
+    const layout = partialLayoutOf(error, topic)
+    if (layout === undefined) throw error
+    return [...layout.leaderless.keys()].sort((a, b) => a - b)
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Waits until exactly `expected` (partition numbers) are without a leader. */
+export async function untilLeaderless(
+  bootstrapServers: readonly string[],
+  topic: string,
+  expected: readonly number[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs
+  let seen: number[] | string = 'nothing yet'
+  for (;;) {
+    seen = await leaderlessPartitions(bootstrapServers, topic).catch((error: unknown) => String(error))
+    if (Array.isArray(seen) && seen.join(',') === expected.join(',')) return
+    if (Date.now() > giveUpAt) {
+      throw new Error(
+        `${topic}: partitions without a leader are not [${expected}] within ${timeoutMs} ms: ${JSON.stringify(seen)}`,
+      )
     }
     await new Promise((wait) => setTimeout(wait, 250))
   }

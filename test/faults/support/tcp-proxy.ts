@@ -1,8 +1,13 @@
 /**
- * A loopback TCP proxy that can cut a service off: `block()` closes its listening socket
- * (new connections are refused) and destroys the open ones; `unblock()` listens again on the
- * same port. How the fault suite makes DynamoDB unreachable without stopping it (and losing
- * its in-memory tables).
+ * A loopback TCP proxy that can cut a service off, in two ways:
+ * - `block()` closes its listening socket (new connections are refused) and destroys the open
+ *   ones: a service that is down;
+ * - `blackHole()` keeps accepting connections and reading what they send, and never answers
+ *   nor closes, on new connections and on the open ones alike: a service (or a network path)
+ *   that hangs, which only a client's own time bounds can get out of.
+ * `unblock()` ends either: it listens again on the same port, and drops the connections that
+ * were black-holed (their requests are lost halfway). How the fault suite makes DynamoDB or
+ * SQS unreachable without stopping them (and losing their in-memory state).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net'
 
@@ -11,12 +16,14 @@ export interface TcpProxy {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string
   block(): Promise<void>
+  blackHole(): void
   unblock(): Promise<void>
   close(): Promise<void>
 }
 
 export async function startTcpProxy(targetPort: number, port = 0): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
+  let silent = false
   const serve = (): Server =>
     createServer((client) => {
       const upstream = connect(targetPort, '127.0.0.1')
@@ -30,8 +37,13 @@ export async function startTcpProxy(targetPort: number, port = 0): Promise<TcpPr
       }
       client.on('error', drop).on('close', drop)
       upstream.on('error', drop).on('close', drop)
-      client.pipe(upstream)
-      upstream.pipe(client)
+      // Not `pipe`: a black hole reads everything and forwards nothing, either way.
+      client.on('data', (chunk) => {
+        if (!silent) upstream.write(chunk)
+      })
+      upstream.on('data', (chunk) => {
+        if (!silent) client.write(chunk)
+      })
     })
   const listen = (server: Server, onPort: number) =>
     new Promise<number>((resolve, reject) => {
@@ -43,22 +55,35 @@ export async function startTcpProxy(targetPort: number, port = 0): Promise<TcpPr
     })
   let server: Server | undefined = serve()
   const boundPort = await listen(server, port)
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy()
+    sockets.clear()
+  }
   const stopListening = async () => {
     const current = server
     server = undefined
-    for (const socket of sockets) socket.destroy()
-    sockets.clear()
+    dropAll()
     if (current) await new Promise<void>((resolve) => current.close(() => resolve()))
   }
   return {
     port: boundPort,
     endpoint: `http://127.0.0.1:${boundPort}`,
     block: stopListening,
+    blackHole() {
+      silent = true
+    },
     async unblock() {
+      if (silent) {
+        silent = false
+        dropAll()
+      }
       if (server) return
       server = serve()
       await listen(server, boundPort)
     },
-    close: stopListening,
+    async close() {
+      silent = false
+      await stopListening()
+    },
   }
 }

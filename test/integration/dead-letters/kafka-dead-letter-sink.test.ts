@@ -74,6 +74,27 @@ describe('KafkaDeadLetterSink', () => {
     ])
   })
 
+  it('keeps a header without a value as one without a value (null), not an empty one', async () => {
+    const dlq = await freshTopic(1)
+    const withNullHeader: DeadLetter = {
+      ...letter(Buffer.from('{}')),
+      headers: [
+        [Buffer.from('no-value'), null],
+        [Buffer.from('empty'), Buffer.alloc(0)],
+      ],
+    }
+
+    await sinkFor(dlq).send(withNullHeader)
+    const [record] = await readTopic(services().bootstrapServers, dlq)
+
+    // The reading client reports a header without a value as undefined; an empty one as a Buffer.
+    const originals = record!.headers.slice(0, 2).map(([key, value]) => [key.toString(), value ?? null])
+    expect(originals).toEqual([
+      ['no-value', null],
+      ['empty', Buffer.alloc(0)],
+    ])
+  })
+
   it('takes a 1 MB binary value whole when the topic allows it', async () => {
     const dlq = await freshTopic(1, { 'max.message.bytes': '2097152' })
     const value = Buffer.alloc(1_000_000, 0xff)

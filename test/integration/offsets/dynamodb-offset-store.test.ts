@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DynamoDbOffsetStore } from '../../../src/offsets/dynamodb-offset-store.ts'
-import { OffsetStoreError } from '../../../src/offsets/errors.ts'
+import { ConsumerIdCollisionError, OffsetStoreError } from '../../../src/offsets/errors.ts'
 import { dynamodb, putSeedItem, services, storedItems } from '../../support/services.ts'
 
 const client = dynamodb()
@@ -60,6 +60,26 @@ describe('DynamoDbOffsetStore', () => {
     expect(createOverExisting).toEqual([expect.objectContaining({ status: 'conflict' })])
     expect(forward).toEqual([{ partition: 0, status: 'saved' }])
     expect((await offsets.read()).get(0)?.offset).toBe(11)
+  })
+
+  it('refuses, naming both consumers and the fix, when another group and topic share its consumer_id', async () => {
+    // group "g_<id>" with topic "x", and group "g" with topic "<id>_x": both are consumer_id "g_<id>_x".
+    const id = randomUUID().slice(0, 8)
+    const first = new DynamoDbOffsetStore(client, { table: services().table, topic: 'x', groupId: `g_${id}` })
+    const second = new DynamoDbOffsetStore(client, {
+      table: services().table,
+      topic: `${id}_x`,
+      groupId: 'g',
+    })
+    await first.save([{ partition: 0, offset: 99, expected: undefined }])
+
+    const refused = await second.read().catch((error: unknown) => error)
+
+    expect(second.consumerId).toBe(first.consumerId)
+    expect(refused).toBeInstanceOf(ConsumerIdCollisionError)
+    expect((refused as Error).message).toContain(`written for topic "x", group_id "g_${id}"`)
+    expect((refused as Error).message).toContain(`this consumer is topic "${id}_x", group_id "g"`)
+    expect([...(await first.read())]).toEqual([[0, expect.objectContaining({ offset: 99 })]])
   })
 
   it('ignores items under negative partitions (reserved for the run lease)', async () => {

@@ -304,3 +304,35 @@ describe('deliverRecords with PROCESSING_TIMEOUT_MS', () => {
     expect(new ProcessingTimeoutError('t', 0, 5, 10).retriable).toBe(true)
   })
 })
+
+describe('deliverRecords with a processor that throws something other than an Error', () => {
+  it('retries and dead-letters a message whose processor throws an object without a prototype', async () => {
+    const thrown = Object.assign(Object.create(null) as object, { code: 'E_DOWNSTREAM' })
+    let calls = 0
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context({
+      process: () => {
+        calls++
+        throw thrown
+      },
+    })
+
+    const result = await deliverRecords([json(0), json(1)], ctx)
+
+    expect(result).toEqual({ complete: true })
+    expect(calls).toBe(4)
+    expect(done).toEqual([
+      [0, 'dead-lettered'],
+      [1, 'dead-lettered'],
+    ])
+    expect(deadLetters.letters.map((letter) => [letter.offset, letter.reason, letter.error.message])).toEqual(
+      [
+        [0, 'processing-failed', '{"code":"E_DOWNSTREAM"}'],
+        [1, 'processing-failed', '{"code":"E_DOWNSTREAM"}'],
+      ],
+    )
+  })
+})

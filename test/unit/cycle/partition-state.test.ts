@@ -44,6 +44,7 @@ describe('initialState', () => {
       outOfRangePolicy: 'earliest',
       logger,
       metrics,
+      leftOut: new Set(),
       ...overrides,
     }
     return { ...base, logger, metrics }

@@ -1032,3 +1032,127 @@ describe('runCycle: partitions side by side', () => {
     expect(summary.partitions.map((partition) => partition.toOffset)).toEqual([29, 29, 29])
   })
 })
+
+describe('runCycle and the time left for the final save (TIMEOUT_MARGIN_MS)', () => {
+  it('gives the store the time a retry must end by, and starts no retry past it', async () => {
+    let now = 0
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.failSave = new RetriableError('DynamoDB did not answer')
+
+    const summary = await runCycle(
+      {
+        ...deps,
+        clock: () => now,
+        sleep: async (ms) => {
+          now += ms
+        },
+      },
+      options({ saveBy: 1000 }),
+    )
+
+    // The first retry (after 250 ms) fits before 1000; the second (after 1000 ms more) does not.
+    expect(offsets.saves).toHaveLength(2)
+    expect(offsets.saveEndBy).toEqual([undefined, 1000])
+    expect((summary.error as Error).message).toBe('DynamoDB did not answer')
+    expect(summary.count).toBe(5)
+  })
+
+  it('still makes the first attempt of a save when the time for retries is already over', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+
+    // A margin smaller than what the retries need: the save itself still goes, once.
+    const summary = await runCycle({ ...deps, clock: () => 5000 }, options({ saveBy: 1000 }))
+
+    expect(summary.error).toBeUndefined()
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(offsets.saveEndBy).toEqual([undefined])
+  })
+
+  it('retries the save three times when the time allows', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    offsets.failSave = new RetriableError('throttled')
+    offsets.failSaveTimes = 2
+
+    const summary = await runCycle(deps, options({ saveBy: Date.now() + 60_000 }))
+
+    expect(summary.error).toBeUndefined()
+    expect(offsets.saves).toHaveLength(3)
+  })
+})
+
+describe('runCycle with a partition without a leader', () => {
+  const reason = 'no leader (LEADER_NOT_AVAILABLE): its only replica, on broker 2, is offline'
+
+  it('leaves it out, with a warning naming it and the cause, and a metric, and consumes the others', async () => {
+    const { source, offsets, logger, seen, deps } = setup()
+    const metrics = new RecordingMetrics()
+    source.addPartition(0, 10)
+    source.addPartition(1, 10)
+    offsets.items.set(1, { offset: 3 })
+    source.unavailable.set(1, reason)
+
+    const summary = await runCycle({ ...deps, metrics }, options())
+
+    expect(seen.map((message) => message.partition)).toEqual(Array(10).fill(0))
+    expect(summary.partitions[1]).toMatchObject({
+      partition: 1,
+      fromOffset: 4,
+      toOffset: 3,
+      count: 0,
+      unavailable: reason,
+    })
+    expect(offsets.items.get(1)?.offset).toBe(3)
+    expect(offsets.items.get(0)?.offset).toBe(9)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(logger.at('warn')).toEqual([
+      expect.objectContaining({
+        message: 'Partition left out of this run: it has no leader, or its leader does not answer',
+        attributes: expect.objectContaining({ partition: 1, storedOffset: 3, reason }),
+      }),
+    ])
+    // Not a failure: the run succeeds, and the next one tries the partition again.
+    expect(failureOf(summary)).toBeUndefined()
+    expect(summary.stopReason).toBe('caught-up')
+  })
+
+  it('leaves out a partition that loses its leader during the run, keeping what it did there', async () => {
+    const { source, offsets, deps } = setup({
+      process: (message) => {
+        if (message.partition === 1 && message.offset === 0) source.unavailable.set(1, reason)
+      },
+    })
+    const metrics = new RecordingMetrics()
+    source.addPartition(0, 20)
+    source.addPartition(1, 20)
+    source.maxRecordsPerFetch = 2
+
+    const summary = await runCycle({ ...deps, metrics }, options())
+
+    const lost = summary.partitions[1]!
+    expect(summary.partitions[0]).toMatchObject({ count: 20, toOffset: 19 })
+    // What was fetched before the leader went (a round read ahead included) is done and saved.
+    expect(lost.unavailable).toBe(reason)
+    expect(lost.count).toBeGreaterThanOrEqual(2)
+    expect(lost.count).toBeLessThan(20)
+    expect(lost.toOffset).toBe(lost.count - 1)
+    expect(offsets.items.get(1)?.offset).toBe(lost.count - 1)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(failureOf(summary)).toBeUndefined()
+  })
+
+  it('writes nothing when every partition it owns is without a leader', async () => {
+    const { source, offsets, deps } = setup()
+    const lease = new InMemoryRunLease()
+    source.addPartition(0, 5)
+    source.unavailable.set(0, reason)
+
+    const summary = await runCycle({ ...deps, lease }, options())
+
+    expect(summary.partitions[0]?.unavailable).toBe(reason)
+    expect(offsets.saves).toEqual([])
+    expect(lease.calls).toEqual([])
+  })
+})

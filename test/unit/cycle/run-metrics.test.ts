@@ -47,6 +47,29 @@ describe('recordRunMetrics', () => {
     expect(metrics.measurements.some((m) => m.name === 'OffsetLag')).toBe(false)
   })
 
+  it('publishes no lag for a partition the run left out (no leader): its lag is unknown, not 0', () => {
+    const metrics = new RecordingMetrics()
+    const partitions = [
+      { partition: 0, fromOffset: 0, toOffset: 9, count: 10, deadLettered: 0, lag: 5 },
+      {
+        partition: 1,
+        fromOffset: 4,
+        toOffset: 3,
+        count: 0,
+        deadLettered: 0,
+        lag: 0,
+        unavailable: 'no leader',
+      },
+    ]
+
+    recordRunMetrics(metrics, summary({ partitions }), { partitionLag: true })
+
+    expect(metrics.measurements.filter((m) => m.name.endsWith('OffsetLag'))).toEqual([
+      { name: 'MaxOffsetLag', value: 5, unit: 'Count' },
+      { name: 'OffsetLag', value: 5, unit: 'Count', dimensions: { partition: '0' } },
+    ])
+  })
+
   it('records only the duration of a run skipped because the lease was held', () => {
     const metrics = new RecordingMetrics()
 

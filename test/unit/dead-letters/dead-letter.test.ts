@@ -28,6 +28,22 @@ const letter = (value: Buffer | null, key: Buffer | null = Buffer.from('k1')): D
   )
 
 describe('dead letters', () => {
+  it('describe a thrown value that is not an Error, even one without a prototype', () => {
+    const thrown = Object.assign(Object.create(null) as object, { code: 'E_DOWNSTREAM' })
+
+    const made = deadLetterOf(
+      'group_orders',
+      'orders',
+      0,
+      record(7, '{}'),
+      { reason: 'processing-failed', error: thrown, attempts: 2 },
+      new Date(0),
+    )
+
+    expect(made.error).toEqual({ name: 'Error', message: '{"code":"E_DOWNSTREAM"}' })
+    expect(documentOf(made).error.message).toBe('{"code":"E_DOWNSTREAM"}')
+  })
+
   it('carry where the message came from, why, how often it was tried and when', () => {
     const document = documentOf(letter(Buffer.from('{"a":1}')))
 
