@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto'
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
 import type { Processor } from '../processing/message.ts'
+import type { MessageReader } from '../processing/message-reader.ts'
 import {
   DEFAULT_PROCESSING_POLICY,
   deliverRecords,
@@ -80,6 +81,8 @@ export interface CycleDependencies {
   readonly source: KafkaSource
   readonly offsets: OffsetStore
   readonly processor: Processor
+  /** Decoding (VALUE_FORMAT, KEY_FORMAT), the filter and the schema; default: JSON values, text keys. */
+  readonly reader?: MessageReader
   readonly logger: Logger
   /** The run lease; without one, nothing stops two runs overlapping but the conditional writes. */
   readonly lease?: RunLease
@@ -110,6 +113,8 @@ export interface PartitionSummary {
   /** Messages processed. */
   readonly count: number
   readonly deadLettered: number
+  /** Messages the handler's filter left out (done with, not processed); absent when none. */
+  readonly filtered?: number
   /** Messages left after the run, as far as the run knows. */
   readonly lag: number
   readonly failure?: { readonly offset: number; readonly reason: string }
@@ -135,6 +140,8 @@ export interface CycleSummary {
   /** Messages processed. */
   readonly count: number
   readonly deadLettered: number
+  /** Messages the handler's filter left out. */
+  readonly filtered: number
   readonly stopReason: StopReason
   readonly failures: readonly PartitionFailure[]
   readonly conflicts: ReadonlyArray<{ readonly partition: number; readonly current: number | undefined }>
@@ -200,6 +207,7 @@ interface PartitionState {
   endOffset: number
   count: number
   deadLettered: number
+  filtered: number
   /** Stopped: a failed message, a conflict, or an offset the run cannot resolve on its own. */
   halted: boolean
   /** Someone else moved the stored offset: never written again by this run. */
@@ -221,6 +229,7 @@ class CycleRun {
   #leaseHeld: { holder: string; expiresAt: string } | undefined
   #count = 0
   #deadLettered = 0
+  #filtered = 0
   #stopReason: StopReason = 'caught-up'
   #error: unknown
   readonly #failures: PartitionFailure[] = []
@@ -414,6 +423,7 @@ class CycleRun {
     }
     this.#metrics.count('MessagesProcessed', this.#count)
     if (this.#deadLettered > 0) this.#metrics.count('MessagesDeadLettered', this.#deadLettered)
+    if (this.#filtered > 0) this.#metrics.count('MessagesFiltered', this.#filtered)
   }
 
   summary(): CycleSummary {
@@ -426,11 +436,13 @@ class CycleRun {
         toOffset: state.stored ?? null,
         count: state.count,
         deadLettered: state.deadLettered,
+        ...(state.filtered > 0 && { filtered: state.filtered }),
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
+      filtered: this.#filtered,
       stopReason: this.#stopReason,
       failures: this.#failures,
       conflicts: this.#conflicts,
@@ -443,7 +455,7 @@ class CycleRun {
   }
 
   #done(): number {
-    return this.#count + this.#deadLettered
+    return this.#count + this.#deadLettered + this.#filtered
   }
 
   /** Why the run must stop taking messages now, if it must. */
@@ -513,6 +525,7 @@ class CycleRun {
       consumerId,
       partition: state.partition,
       processor: this.#deps.processor,
+      ...(this.#deps.reader && { reader: this.#deps.reader }),
       deadLetters: this.#deps.deadLetters,
       policy: this.#options.processing ?? DEFAULT_PROCESSING_POLICY,
       logger: this.#deps.logger,
@@ -546,6 +559,9 @@ class CycleRun {
     if (outcome === 'processed') {
       state.count++
       this.#count++
+    } else if (outcome === 'filtered') {
+      state.filtered++
+      this.#filtered++
     } else {
       state.deadLettered++
       this.#deadLettered++
@@ -667,6 +683,7 @@ class CycleRun {
       endOffset,
       count: 0,
       deadLettered: 0,
+      filtered: 0,
       halted: false,
       conflicted: false,
       mustSave: false,
