@@ -63,9 +63,10 @@ export async function createRuntime(
   const { sink: deadLetters, sqs } = createDeadLetterSink(config, env, security)
   const glueEndpoint = env.AWS_ENDPOINT_URL_GLUE
   const decoders = await createDecoders(config, env, {
+    // The SDK reads AWS_ENDPOINT_URL_GLUE from process.env itself; `env` may be another object (lkc, tests).
     glue: {
       region: glueRegionOf(env),
-      ...(glueEndpoint !== undefined && localCredentials(glueEndpoint, env)),
+      ...(glueEndpoint !== undefined && { endpoint: glueEndpoint, ...localCredentials(glueEndpoint, env) }),
     },
   })
   return {
