@@ -6,13 +6,17 @@
  * layer's folders, so the bundle loads the client through `src/lambda/import-from-layer.ts`,
  * which does (the reasons are in that file).
  *
+ * Code imported only for some settings (the registry formats: avsc, protobufjs, ajv, the Glue
+ * client; Secrets Manager; the MSK IAM signer) goes to chunks/ beside the handler, loaded when
+ * used: deploy the folder, not the file.
+ *
  *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
  *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included,
  *                                                   the client's unused dependencies stubbed
  *   node scripts/build-lambda.ts --entry my-handler.ts -> your processor (exports `handler`)
  */
-import { mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { mkdir, rm } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
 
@@ -24,17 +28,22 @@ export const LAYER_PACKAGES = ['@platformatic/kafka'] as const
 /**
  * Replaces dependencies of @platformatic/kafka that this function never runs with small
  * stand-ins (scripts/bundle-stubs/): its option-validation schemas (ajv), compiled at import
- * for about half of the bundle's import time, and Avro (avsc) for a schema registry it does
- * not use. Measured by `npm run bench`; whoever bundles the Kafka client (a layer too) can
+ * for about half of the bundle's import time, and Avro (avsc) for its own schema-registry
+ * support, which this consumer does not use (its registry formats import the real ones). Measured by `npm run bench`; whoever bundles the Kafka client (a layer too) can
  * use the same plugin.
  */
 export const unusedKafkaClientDependencies: Plugin = {
   name: 'lkc-unused-kafka-client-dependencies',
   setup(builder) {
-    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, () => ({
-      path: resolve(root, 'scripts/bundle-stubs/ajv.ts'),
-    }))
-    builder.onResolve({ filter: /^avsc$/ }, () => ({ path: resolve(root, 'scripts/bundle-stubs/avsc.ts') }))
+    // Only the client's own imports: VALUE_FORMAT=avro and json-schema use the real avsc and ajv.
+    const fromKafkaClient = (importer: string) =>
+      /[\\/]node_modules[\\/]@platformatic[\\/]kafka[\\/]/.test(importer)
+    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, (args) =>
+      fromKafkaClient(args.importer) ? { path: resolve(root, 'scripts/bundle-stubs/ajv.ts') } : undefined,
+    )
+    builder.onResolve({ filter: /^avsc$/ }, (args) =>
+      fromKafkaClient(args.importer) ? { path: resolve(root, 'scripts/bundle-stubs/avsc.ts') } : undefined,
+    )
   },
 }
 
@@ -50,11 +59,19 @@ export async function bundleLambda(
 ): Promise<{ outfile: string; bytes: number; metafile: Metafile }> {
   const outfile = options.outfile ?? resolve(root, 'dist/lambda/index.mjs')
   await mkdir(dirname(outfile), { recursive: true })
+  // The registry formats' code (Avro, Protobuf, JSON Schema, the Glue client) is imported only
+  // when configured: split into chunks/ beside the handler, so the JSON path loads none of it.
+  await rm(resolve(dirname(outfile), 'chunks'), { recursive: true, force: true })
   const result = await build({
     // Aliases and packages resolve from the project, whatever the caller's working directory.
     absWorkingDir: root,
-    entryPoints: [options.entry ?? resolve(root, 'src/lambda/handler.ts')],
-    outfile,
+    entryPoints: [
+      { in: options.entry ?? resolve(root, 'src/lambda/handler.ts'), out: basename(outfile, '.mjs') },
+    ],
+    outdir: dirname(outfile),
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -76,7 +93,8 @@ export async function bundleLambda(
     logLevel: 'warning',
   })
   const metafile = result.metafile!
-  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))
+  // The handler's own file: what every cold start loads (chunks load only with their format).
+  const output = Object.entries(metafile.outputs).find(([path]) => resolve(root, path) === resolve(outfile))
   return { outfile, bytes: output?.[1].bytes ?? 0, metafile }
 }
 
