@@ -50,7 +50,8 @@ export interface MessageReaderOptions {
 const MAX_ISSUES_SHOWN = 5
 
 /** A message under construction: readonly for the processor, written here once. */
-interface DraftMessage extends Omit<KafkaMessage<unknown, unknown>, 'value'> {
+interface DraftMessage extends Omit<KafkaMessage<unknown, unknown>, 'key' | 'value'> {
+  key: unknown
   value: unknown
 }
 
@@ -60,18 +61,15 @@ export function createMessageReader(options: MessageReaderOptions = {}): Message
   const { filter, schema } = options
   const validate = schema?.['~standard'].validate
 
-  const decode = (
-    decoder: BytesDecoder,
-    bytes: Buffer,
-    part: RecordPart,
-    position: () => MessagePosition,
-  ) => {
+  // The position is copied only on an error: this runs for every message.
+  const decode = (decoder: BytesDecoder, bytes: Buffer, part: RecordPart, position: MessagePosition) => {
     try {
       return decoder.decode(bytes, part)
     } catch (error) {
       if (!(error instanceof FormatError)) throw error
       const kind = part === 'key' ? (`key-${error.kind}` as const) : error.kind
-      throw new MessageDecodeError(position(), kind, error.message, error)
+      const { topic, partition, offset } = position
+      throw new MessageDecodeError({ topic, partition, offset }, kind, error.message, error)
     }
   }
 
@@ -97,25 +95,27 @@ export function createMessageReader(options: MessageReaderOptions = {}): Message
     },
 
     read(topic, partition, record) {
-      const position = () => ({ topic, partition, offset: record.offset })
       const message: DraftMessage = {
         topic,
         partition,
         offset: record.offset,
         timestamp: record.timestamp,
-        key: record.key === null ? null : decode(keyDecoder, record.key, 'key', position),
-        // A tombstone is null in every format: nothing to decode.
-        value: record.value === null ? null : decode(valueDecoder, record.value, 'value', position),
+        key: null,
+        value: null,
         headers: messageHeadersOf(record.headers),
         raw: record,
       }
+      if (record.key !== null) message.key = decode(keyDecoder, record.key, 'key', message)
+      // A tombstone is null in every format: nothing to decode.
+      if (record.value !== null) message.value = decode(valueDecoder, record.value, 'value', message)
       if (filter !== undefined) {
         let keep: boolean
         try {
           keep = filter(message)
         } catch (error) {
+          const { offset } = message
           throw new MessageDecodeError(
-            position(),
+            { topic, partition, offset },
             'filter-failed',
             `the filter threw: ${messageOf(error)}`,
             error,
