@@ -14,7 +14,7 @@ import {
   deliverRecords,
 } from '../src/cycle/deliver-records.ts'
 import type { FetchedRecord, Logger, Metrics } from '../src/ports.ts'
-import { decodeMessage } from '../src/processing/decode.ts'
+import { createMessageReader, FILTERED } from '../src/processing/message-reader.ts'
 import { jsonPayload } from './payloads.ts'
 
 const { values } = parseArgs({
@@ -56,13 +56,17 @@ const context: DeliveryContext = {
 const asyncContext: DeliveryContext = { ...context, processor: { async process() {} } }
 
 let sink = 0
+const reader = createMessageReader()
 const steps: Array<[string, () => unknown]> = [
   ['deliverRecords (decode, no-op processor, bookkeeping)', () => deliverRecords(records, context)],
   ['deliverRecords, async no-op processor (the README form)', () => deliverRecords(records, asyncContext)],
   [
-    'decodeMessage (UTF-8 check, decode, JSON.parse, message)',
+    'reader.read (UTF-8 check, decode, JSON.parse, message)',
     () => {
-      for (const record of records) sink += decodeMessage('bench', 0, record).offset
+      for (const record of records) {
+        const message = reader.read('bench', 0, record)
+        if (message !== FILTERED && !(message instanceof Promise)) sink += message.offset
+      }
     },
   ],
   [

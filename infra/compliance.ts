@@ -42,6 +42,8 @@ export interface BuiltConsumer {
   readonly networkInterfacePolicy?: iam.Policy
   readonly alarmTopic?: sns.ITopic
   readonly inVpc: boolean
+  /** SCHEMA_REGISTRY=glue: the role may read schema versions (glue:GetSchemaVersion on '*'). */
+  readonly glueSchemaRegistry: boolean
 }
 
 export function acknowledgeCompliance(built: BuiltConsumer): void {
@@ -101,6 +103,14 @@ export function acknowledgeCompliance(built: BuiltConsumer): void {
           "DynamoDB calls the GenerateDataKey and ReEncrypt variants on the caller's behalf to use the table's customer-managed key; the grant is on that one key only.",
       })
     }
+  }
+
+  if (built.glueSchemaRegistry) {
+    Validations.of(built.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "glue:GetSchemaVersion only, read-only: the Glue wire format names a schema version by its id, a lookup that names no registry, which IAM authorizes only on '*' (as the AWS managed AWSGlueSchemaRegistryReadonlyAccess policy; awslabs/aws-glue-schema-registry#68).",
+    })
   }
 
   if (built.networkInterfacePolicy) {

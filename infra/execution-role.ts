@@ -103,6 +103,16 @@ export const EXECUTION_ROLE_GRANTS: readonly ExecutionRoleGrant[] = [
     },
   },
   {
+    sid: 'GlueSchemaRegistry',
+    // SCHEMA_REGISTRY=glue: schemas are fetched by their version id (the wire format carries
+    // it), a lookup that names no registry, so IAM authorizes it only on '*' (the AWS managed
+    // AWSGlueSchemaRegistryReadonlyAccess does the same; awslabs/aws-glue-schema-registry#68).
+    statements: ({ environment }) =>
+      environment.SCHEMA_REGISTRY === 'glue'
+        ? [statement('GlueSchemaRegistry', ['glue:GetSchemaVersion'], ['*'])]
+        : [],
+  },
+  {
     sid: 'MskConnect',
     statements: ({ props }) => {
       if (props.mskClusterArn === undefined) return []

@@ -173,6 +173,7 @@ export class ScheduledKafkaConsumer extends Construct {
       ...(network && { networkInterfacePolicy: network.networkInterfacePolicy }),
       ...(this.monitoring?.alarmTopic && { alarmTopic: this.monitoring.alarmTopic }),
       inVpc: network !== undefined,
+      glueSchemaRegistry: this.environmentOf(config, 0).SCHEMA_REGISTRY === 'glue',
     })
   }
 

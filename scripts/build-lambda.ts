@@ -1,18 +1,22 @@
 /**
  * Bundles the Lambda handler with esbuild: one minified ES module, tree-shaken, for Node.js 24.
  * The Kafka client stays out of the bundle by default: in AWS it comes from the Lambda layer
- * (`nodejs/node_modules/@platformatic/kafka`, built by scripts/build-layer.ts), as the seed ships
+ * (built by scripts/build-layer.ts), as the seed ships
  * its Kafka client in a layer. Node's `import` never searches NODE_PATH, where Lambda lists the
  * layer's folders, so the bundle loads the client through `src/lambda/import-from-layer.ts`,
  * which does (the reasons are in that file).
+ *
+ * Code imported only for some settings (the registry formats: avsc, protobufjs, ajv, the Glue
+ * client; Secrets Manager; the MSK IAM signer) goes to chunks/ beside the handler, loaded when
+ * used: deploy the folder, not the file.
  *
  *   node scripts/build-lambda.ts                 -> dist/lambda/index.mjs (Kafka client external)
  *   node scripts/build-lambda.ts --self-contained -> everything inlined, WebAssembly included,
  *                                                   the client's unused dependencies stubbed
  *   node scripts/build-lambda.ts --entry my-handler.ts -> your processor (exports `handler`)
  */
-import { mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { mkdir, rm } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { unusedKafkaClientDependencies } from '../infra/kafka-client-layer/build-kafka-client-layer.ts'
@@ -40,11 +44,19 @@ export async function bundleLambda(
 ): Promise<{ outfile: string; bytes: number; metafile: Metafile }> {
   const outfile = options.outfile ?? resolve(root, 'dist/lambda/index.mjs')
   await mkdir(dirname(outfile), { recursive: true })
+  // The registry formats' code (Avro, Protobuf, JSON Schema, the Glue client) is imported only
+  // when configured: split into chunks/ beside the handler, so the JSON path loads none of it.
+  await rm(resolve(dirname(outfile), 'chunks'), { recursive: true, force: true })
   const result = await build({
     // Aliases and packages resolve from the project, whatever the caller's working directory.
     absWorkingDir: root,
-    entryPoints: [options.entry ?? resolve(root, 'src/lambda/default-handler.ts')],
-    outfile,
+    entryPoints: [
+      { in: options.entry ?? resolve(root, 'src/lambda/default-handler.ts'), out: basename(outfile, '.mjs') },
+    ],
+    outdir: dirname(outfile),
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -66,7 +78,8 @@ export async function bundleLambda(
     logLevel: 'warning',
   })
   const metafile = result.metafile!
-  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))
+  // The handler's own file: what every cold start loads (chunks load only with their format).
+  const output = Object.entries(metafile.outputs).find(([path]) => resolve(root, path) === resolve(outfile))
   return { outfile, bytes: output?.[1].bytes ?? 0, metafile }
 }
 

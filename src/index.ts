@@ -7,7 +7,7 @@
  *   export const handler = createHandler<Order>({ async process(message) { ... } })
  *
  * Exported: `createHandler` and what it returns; the processor contract (`KafkaMessage`,
- * `ProcessMessage`, `ProcessBatch`); the `Logger` and `Metrics` ports a caller may implement to
+ * `ProcessMessage`, `ProcessBatch`, `MessageHeaders`, the filter and the formats); the `Logger` and `Metrics` ports a caller may implement to
  * pass its own; and the error classes, each a `LambdaKafkaConsumerError` with `retriable` and
  * its cause kept. Sorted by module, so that a new export has one obvious place.
  */
@@ -20,6 +20,7 @@ export {
   ProcessingTimeoutError,
 } from './cycle/errors.ts'
 
+export type { DeadLetterReason } from './dead-letters/dead-letter.ts'
 export { DeadLetterTooLargeError, DeadLetterWriteError } from './dead-letters/errors.ts'
 export { type ErrorDetails, LambdaKafkaConsumerError } from './errors.ts'
 export {
@@ -40,5 +41,22 @@ export {
 } from './lambda/handler.ts'
 export { OffsetStoreError } from './offsets/errors.ts'
 export type { Logger, Metrics } from './ports.ts'
-export { type DecodeFailureKind, MessageDecodeError } from './processing/errors.ts'
-export type { KafkaMessage, ProcessBatch, ProcessMessage, Processor } from './processing/message.ts'
+export {
+  type DecodeFailureKind,
+  MessageDecodeError,
+  type UnreadableReason,
+} from './processing/errors.ts'
+export type {
+  KafkaMessage,
+  MessageHeaders,
+  ProcessBatch,
+  ProcessMessage,
+  Processor,
+} from './processing/message.ts'
+export type { MessageFilter } from './processing/message-reader.ts'
+export {
+  SchemaNotFoundError,
+  SchemaRegistryAccessError,
+  SchemaRegistryUnavailableError,
+} from './processing/registry/errors.ts'
+export type { KeyFormat, ValueFormat } from './processing/value-formats.ts'

@@ -48,10 +48,16 @@ const stubsDir = fileURLToPath(new URL('./stubs/', import.meta.url))
 export const unusedKafkaClientDependencies: Plugin = {
   name: 'lkc-unused-kafka-client-dependencies',
   setup(builder) {
-    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, () => ({
-      path: join(stubsDir, `ajv${ownExtension}`),
-    }))
-    builder.onResolve({ filter: /^avsc$/ }, () => ({ path: join(stubsDir, `avsc${ownExtension}`) }))
+    // Only the client's own imports: VALUE_FORMAT=avro and json-schema use the real avsc and ajv
+    // (in a bundle that holds both, the self-contained one).
+    const fromKafkaClient = (importer: string) =>
+      /[\\/]node_modules[\\/]@platformatic[\\/]kafka[\\/]/.test(importer)
+    builder.onResolve({ filter: /^(ajv|ajv-draft-04|ajv\/dist\/2020(\.js)?)$/ }, (args) =>
+      fromKafkaClient(args.importer) ? { path: join(stubsDir, `ajv${ownExtension}`) } : undefined,
+    )
+    builder.onResolve({ filter: /^avsc$/ }, (args) =>
+      fromKafkaClient(args.importer) ? { path: join(stubsDir, `avsc${ownExtension}`) } : undefined,
+    )
   },
 }
 

@@ -70,18 +70,22 @@ function formatSummary(attributes: LogAttributes, color: boolean): string {
     return `Run skipped: another run holds the lease (${lease.holder}, until ${lease.expiresAt}); nothing consumed`
   }
   const deadLettered = Number(attributes.deadLettered ?? 0)
+  const filtered = Number(attributes.filtered ?? 0)
   const lines = [
-    `Run summary: ${attributes.count} message(s)${deadLettered > 0 ? ` and ${deadLettered} dead-lettered` : ''} ` +
+    `Run summary: ${attributes.count} message(s)${deadLettered > 0 ? ` and ${deadLettered} dead-lettered` : ''}` +
+      `${filtered > 0 ? ` (${filtered} filtered out)` : ''} ` +
       `from ${attributes.topic} in ${attributes.durationMs} ms (${attributes.stopReason})`,
   ]
   for (const partition of partitions) {
-    const done = partition.count + (partition.deadLettered ?? 0)
+    const done = partition.count + (partition.deadLettered ?? 0) + (partition.filtered ?? 0)
     if (done === 0 && partition.lag === 0 && !partition.failure) continue
     const range = done > 0 ? `${partition.fromOffset}..${partition.toOffset}` : 'nothing new'
     const failure = partition.failure
       ? paint(31, `  stopped before offset ${partition.failure.offset}: ${partition.failure.reason}`, color)
       : ''
-    const letters = partition.deadLettered ? `, ${partition.deadLettered} dead-lettered` : ''
+    const letters =
+      (partition.deadLettered ? `, ${partition.deadLettered} dead-lettered` : '') +
+      (partition.filtered ? `, ${partition.filtered} filtered out` : '')
     lines.push(
       `    partition ${partition.partition}: ${range} (${partition.count} processed${letters}, lag ${partition.lag})${failure}`,
     )

@@ -5,7 +5,9 @@
  * `MAX_MESSAGES`). The table below is also the source of the README's configuration reference.
  */
 import * as z from 'zod/mini'
+import { KEY_FORMATS, VALUE_FORMATS } from '../processing/value-formats.ts'
 import { ConfigError, type ConfigProblem } from './errors.ts'
+import { formatProblems } from './format-rules.ts'
 import { securityProblems } from './security-rules.ts'
 
 /** One environment variable: how it is parsed, its default, and what the docs say of it. */
@@ -189,6 +191,47 @@ export const settings = {
     defaultValue: '60000',
     expected: 'a whole number of milliseconds from 1000 to 900000',
     schema: integer(1000, 900_000),
+  }),
+  valueFormat: setting({
+    key: 'VALUE_FORMAT',
+    description:
+      'How message values are decoded for the processor: `json` (parsed), `string` (UTF-8 text), `bytes` (the Buffer as it came), or `avro`, `protobuf`, `json-schema` through a schema registry (SCHEMA_REGISTRY). A value that does not decode is dead-lettered with a reason naming the format and the problem; a tombstone is `null` in every format.',
+    defaultValue: 'json',
+    expected: `one of: ${VALUE_FORMATS.join(', ')}`,
+    schema: z.enum(VALUE_FORMATS),
+  }),
+  keyFormat: setting({
+    key: 'KEY_FORMAT',
+    description:
+      'How message keys are decoded: `string` (UTF-8 text; bytes that are not UTF-8 become U+FFFD, as keys always were), `bytes`, `json`, or `avro`, `protobuf` through the schema registry (SCHEMA_REGISTRY).',
+    defaultValue: 'string',
+    expected: `one of: ${KEY_FORMATS.join(', ')}`,
+    schema: z.enum(KEY_FORMATS),
+  }),
+  schemaRegistry: setting({
+    key: 'SCHEMA_REGISTRY',
+    description:
+      'The schema registry the avro, protobuf and json-schema formats read schemas from, by the id each message carries: `confluent` (a Confluent-compatible API at SCHEMA_REGISTRY_URL: magic byte 0 and a 4-byte schema id) or `glue` (the AWS Glue Schema Registry in AWS_REGION: header byte 3 and the schema version UUID; the role needs glue:GetSchemaVersion). Schemas are fetched once and kept for the life of the function.',
+    expected: 'one of: confluent, glue',
+    schema: z.enum(['confluent', 'glue']),
+  }),
+  schemaRegistryUrl: setting({
+    key: 'SCHEMA_REGISTRY_URL',
+    description:
+      "With SCHEMA_REGISTRY=confluent: the base URL of the registry's API. Basic auth, if the registry wants it, comes from the Kafka secret (`schemaRegistryUsername`, `schemaRegistryPassword`), never from the URL.",
+    expected:
+      'an http(s) URL without a user or password in it, e.g. "https://schema-registry.example.com:8081"',
+    schema: z
+      .url({ protocol: /^https?$/ })
+      .check(z.refine((url) => new URL(url).username === '' && new URL(url).password === '')),
+  }),
+  schemaRegistryTimeoutMs: setting({
+    key: 'SCHEMA_REGISTRY_TIMEOUT_MS',
+    description:
+      "The longest one schema fetch may take (never past the invocation's deadline). A registry that does not answer in time stops the partition before the message for this run (no dead letter); the next run asks again.",
+    defaultValue: '5000',
+    expected: 'a whole number of milliseconds from 100 to 60000',
+    schema: integer(100, 60_000),
   }),
   processingAttempts: setting({
     key: 'PROCESSING_ATTEMPTS',
@@ -466,6 +509,7 @@ export function loadConfig(env: Environment): Config {
   }
   const failed = new Set(problems.map((problem) => problem.key))
   problems.push(...securityProblems(config as Partial<Config>, env, failed))
+  problems.push(...formatProblems(config as Partial<Config>, env, failed))
   const shardCount = config.shardCount
   const shardIndex = config.shardIndex
   if (typeof shardCount === 'number' && typeof shardIndex === 'number' && shardIndex >= shardCount) {
@@ -495,7 +539,10 @@ const foreignKeys = new Set([
  */
 export function unknownKeys(env: Environment): string[] {
   return Object.keys(env).filter(
-    (key) => /^(KAFKA|DYNAMODB|DEAD_LETTER)_/.test(key) && !knownKeys.has(key) && !foreignKeys.has(key),
+    (key) =>
+      /^(KAFKA|DYNAMODB|DEAD_LETTER|SCHEMA_REGISTRY)_/.test(key) &&
+      !knownKeys.has(key) &&
+      !foreignKeys.has(key),
   )
 }
 

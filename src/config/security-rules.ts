@@ -19,6 +19,7 @@ type SecuritySettings = Pick<
   | 'kafkaSslCertFile'
   | 'kafkaSslKeyFile'
   | 'kafkaBootstrapServers'
+  | 'schemaRegistry'
 >
 
 const PASSWORD_MECHANISMS: ReadonlySet<SaslMechanism> = new Set(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'])
@@ -96,7 +97,8 @@ export function securityProblems(
       })
     }
   }
-  if (protocol === 'PLAINTEXT' && fromSecret) {
+  // The secret may hold a Confluent-compatible registry's credentials only (registry-credentials.ts).
+  if (protocol === 'PLAINTEXT' && fromSecret && config.schemaRegistry !== 'confluent') {
     const key = config.kafkaSecretArn !== undefined ? 'KAFKA_SECRET_ARN' : 'KAFKA_SECRET_FILE'
     problems.push({
       key: 'KAFKA_SECURITY_PROTOCOL',

@@ -1,12 +1,12 @@
 /**
- * Delivering one partition's fetched records, in offset order, each one either processed or
- * dead-lettered before the next is touched:
+ * Delivering one partition's fetched records, in offset order, each one either processed,
+ * filtered out or dead-lettered before the next is touched:
  *
- *   decode -> process (retried with backoff) -> done
- *      |             | still failing after the last attempt
- *      +-------------+-> dead letter (at once when it cannot be decoded) -> done
- *                                    | no destination, or the write failed
- *                                    +-> the partition stops before this message
+ *   read (decode, filter, schema) -> process (retried with backoff, timed) -> done
+ *      |  |                                  | still failing after the last attempt
+ *      |  +----------------------------------+-> dead letter (at once when it cannot be read) -> done
+ *      |  filtered out -> done                             | no destination, or the write failed
+ *      +-> a schema registry out of reach ------------------+-> the partition stops before this message
  *
  * Nothing is ever skipped without a record: a message is done only once the processor
  * returned or its dead letter is stored. Pure logic; the processor and the dead-letter
@@ -16,9 +16,14 @@ import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { deadLetterOf } from '../dead-letters/dead-letter.ts'
 import { messageOf } from '../errors.ts'
 import type { FetchedRecord, Logger, Metrics } from '../ports.ts'
-import { decodeMessage } from '../processing/decode.ts'
 import { MessageDecodeError } from '../processing/errors.ts'
 import type { KafkaMessage, Processor } from '../processing/message.ts'
+import {
+  createMessageReader,
+  FILTERED,
+  type MessageReader,
+  type Readout,
+} from '../processing/message-reader.ts'
 import { ProcessingTimeoutError } from './errors.ts'
 
 export interface ProcessingPolicy {
@@ -45,13 +50,18 @@ export interface PartitionFailure {
   readonly error: unknown
 }
 
-export type Outcome = 'processed' | 'dead-lettered'
+export type Outcome = 'processed' | 'dead-lettered' | 'filtered'
+
+/** Plain JSON values, text keys, no filter, no schema: the seed's decoding. */
+const DEFAULT_READER = createMessageReader()
 
 export interface DeliveryContext {
   readonly topic: string
   readonly consumerId: string
   readonly partition: number
   readonly processor: Processor
+  /** Decoding, the filter and the schema; default: JSON values, text keys. */
+  readonly reader?: MessageReader
   readonly deadLetters: DeadLetterSink | undefined
   readonly policy: ProcessingPolicy
   readonly logger: Logger
@@ -83,58 +93,70 @@ export async function deliverRecords(
   context: DeliveryContext,
 ): Promise<DeliveryResult> {
   const { processor } = context
+  const reader = context.reader ?? DEFAULT_READER
+  // Registry formats: the schemas this batch names that are not cached yet, fetched first.
+  const preparing = reader.prepare(records, context.deadline)
+  if (preparing !== undefined) await preparing
   if (processor.processBatch === undefined) {
     const process = processor.process
     const call = (message: KafkaMessage) => process(message)
     for (const record of records) {
       if (context.shouldStop()) return { complete: false }
       // Most messages are done with synchronously: no promise to wait for then.
-      const pending = deliverOne(record, context, call)
+      const pending = deliverOne(record, reader, context, call)
       if (pending === undefined) continue
       const stop = await pending
       if (stop !== undefined) return stop
     }
     return { complete: true }
   }
-  return deliverInBatches(records, context, processor.processBatch)
+  return deliverInBatches(records, reader, context, processor.processBatch)
 }
 
 /**
- * Batches: each run of decodable records between undecodable ones goes to the processor as
- * one batch. A batch still failing after its retries is taken apart: each of its messages is
- * given to the processor alone (its own retries), so only the ones that really fail are
+ * Batches: each run of readable records between unreadable ones goes to the processor as
+ * one batch, less the ones the filter left out (done with in their place, in offset order).
+ * A batch still failing after its retries is taken apart: each of its messages is given to
+ * the processor alone (its own retries), so only the ones that really fail are
  * dead-lettered. The others may so be processed twice (at-least-once).
  */
 async function deliverInBatches(
   records: readonly FetchedRecord[],
+  reader: MessageReader,
   context: DeliveryContext,
   processBatch: NonNullable<Processor['processBatch']>,
 ): Promise<DeliveryResult> {
   let index = 0
   while (index < records.length) {
     if (context.shouldStop()) return { complete: false }
-    const batch: Array<{ record: FetchedRecord; message: KafkaMessage }> = []
-    let undecodable: { record: FetchedRecord; error: unknown } | undefined
-    for (; index < records.length && undecodable === undefined; index++) {
+    const batch: Array<{ record: FetchedRecord; message: Readout }> = []
+    let unreadable: { record: FetchedRecord; error: unknown } | undefined
+    for (; index < records.length && unreadable === undefined; index++) {
       const record = records[index]!
       try {
-        batch.push({ record, message: decodeMessage(context.topic, context.partition, record) })
+        batch.push({ record, message: await reader.read(context.topic, context.partition, record) })
       } catch (error) {
-        undecodable = { record, error }
+        unreadable = { record, error }
       }
     }
-    if (batch.length > 0) {
+    const messages: KafkaMessage[] = []
+    // The reader decodes keys in KEY_FORMAT: the processor was declared for it (createHandler).
+    for (const item of batch) if (item.message !== FILTERED) messages.push(item.message as KafkaMessage)
+    if (messages.length === 0) {
+      for (const { record } of batch) await context.onDone(record.offset, 'filtered')
+    } else {
       const first = batch[0]!.record.offset
       const attempt = await withRetries(
-        () => processBatch(batch.map((item) => item.message)),
+        () => processBatch(messages),
         first,
         context,
         undefined,
-        batch.length,
+        messages.length,
       )
       if (attempt.status === 'deferred') return { complete: false, outOfTime: attempt.outOfTime }
       if (attempt.status === 'ok') {
-        for (const { record } of batch) await context.onDone(record.offset, 'processed')
+        for (const { record, message } of batch)
+          await context.onDone(record.offset, message === FILTERED ? 'filtered' : 'processed')
       } else {
         context.logger.warn('Batch still failing after its retries; processing its messages one at a time', {
           topic: context.topic,
@@ -143,16 +165,19 @@ async function deliverInBatches(
           toOffset: batch[batch.length - 1]!.record.offset,
           error: messageOf(attempt.error),
         })
-        for (const { record } of batch) {
+        for (const { record, message } of batch) {
           if (context.shouldStop()) return { complete: false }
-          const stop = await deliverOne(record, context, (message) => processBatch([message]))
+          const stop =
+            message === FILTERED
+              ? await context.onDone(record.offset, 'filtered')
+              : await deliverRead(record, message as KafkaMessage, context, (one) => processBatch([one]))
           if (stop !== undefined) return stop
         }
       }
     }
-    if (undecodable !== undefined) {
+    if (unreadable !== undefined) {
       if (context.shouldStop()) return { complete: false }
-      const stop = await deadLetter(undecodable.record, undecodableFailure(undecodable.error), context)
+      const stop = await notRead(unreadable.record, unreadable.error, context)
       if (stop !== undefined) return stop
     }
   }
@@ -160,22 +185,61 @@ async function deliverInBatches(
 }
 
 /**
- * One message: decoded, processed with retries, else dead-lettered. Returns undefined when the
- * message was done with synchronously (a processor that returned no promise, no checkpoint to
- * wait for: almost every message), else a promise of undefined once it is done, or of the
- * result that ends the delivery.
+ * One message: read, processed with retries, else dead-lettered. Returns undefined when the
+ * message was done with synchronously (read without a promise, a processor that returned
+ * none, no checkpoint to wait for: almost every message), else a promise of undefined once it
+ * is done, or of the result that ends the delivery.
  */
 function deliverOne(
   record: FetchedRecord,
+  reader: MessageReader,
   context: DeliveryContext,
   call: (message: KafkaMessage) => Promise<void> | void,
 ): Promise<DeliveryResult | undefined> | undefined {
-  let message: KafkaMessage
+  let message: Readout | Promise<Readout>
   try {
-    message = decodeMessage(context.topic, context.partition, record)
+    message = reader.read(context.topic, context.partition, record)
   } catch (error) {
-    return deadLetter(record, undecodableFailure(error), context)
+    return notRead(record, error, context)
   }
+  if (message instanceof Promise) return readLater(message, record, context, call)
+  if (message === FILTERED) return doneWith(record, 'filtered', context)
+  return deliverRead(record, message as KafkaMessage, context, call)
+}
+
+/** A schema that validates asynchronously: waits for it, then as `deliverOne`. */
+async function readLater(
+  reading: Promise<Readout>,
+  record: FetchedRecord,
+  context: DeliveryContext,
+  call: (message: KafkaMessage) => Promise<void> | void,
+): Promise<DeliveryResult | undefined> {
+  let message: Readout
+  try {
+    message = await reading
+  } catch (error) {
+    return notRead(record, error, context)
+  }
+  if (message === FILTERED) return doneWith(record, 'filtered', context)
+  return deliverRead(record, message as KafkaMessage, context, call)
+}
+
+function doneWith(
+  record: FetchedRecord,
+  outcome: Outcome,
+  context: DeliveryContext,
+): Promise<DeliveryResult | undefined> | undefined {
+  const waiting = context.onDone(record.offset, outcome)
+  return waiting === undefined ? undefined : waiting.then(() => undefined)
+}
+
+/** A message read: processed with retries, else dead-lettered (as `deliverOne`). */
+function deliverRead(
+  record: FetchedRecord,
+  message: KafkaMessage,
+  context: DeliveryContext,
+  call: (message: KafkaMessage) => Promise<void> | void,
+): Promise<DeliveryResult | undefined> | undefined {
   // The first call outside the retry loop: this path runs once per message (no closure, no
   // promise unless the processor returns one).
   let result: Promise<void> | void
@@ -185,8 +249,7 @@ function deliverOne(
     return retryOrDeadLetter(record, message, call, context, { error })
   }
   if (result !== undefined) return finishProcessing(result, record, message, call, context)
-  const waiting = context.onDone(record.offset, 'processed')
-  return waiting === undefined ? undefined : waiting.then(() => undefined)
+  return doneWith(record, 'processed', context)
 }
 
 /** The processor returned a promise: waits for it, then as `deliverOne`. */
@@ -228,9 +291,24 @@ async function retryOrDeadLetter(
   )
 }
 
-function undecodableFailure(error: unknown) {
-  const reason = error instanceof MessageDecodeError ? error.kind : ('not-json' as const)
-  return { reason, error, attempts: 0 }
+/**
+ * A record that could not be read. The message's own fault (not decodable, rejected by the
+ * schema or the filter): dead-lettered at once, retrying cannot help. Anything else (a schema
+ * registry out of reach): the partition stops before it for this run, and no dead letter is
+ * written, since the next run may well read it.
+ */
+function notRead(
+  record: FetchedRecord,
+  error: unknown,
+  context: DeliveryContext,
+): Promise<DeliveryResult | undefined> {
+  if (error instanceof MessageDecodeError) {
+    return deadLetter(record, { reason: error.kind, error, attempts: 0 }, context)
+  }
+  return Promise.resolve({
+    complete: false,
+    failure: { partition: context.partition, offset: record.offset, reason: messageOf(error), error },
+  })
 }
 
 type Attempt =

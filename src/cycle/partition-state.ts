@@ -23,6 +23,7 @@ export interface PartitionState {
   endOffset: number
   count: number
   deadLettered: number
+  filtered: number
   /** Stopped: a failed message, a conflict, or an offset the run cannot resolve on its own. */
   halted: boolean
   /** Someone else moved the stored offset: never written again by this run. */
@@ -101,6 +102,7 @@ export function initialState(
     endOffset: marks?.endOffset ?? 0,
     count: 0,
     deadLettered: 0,
+    filtered: 0,
     halted: false,
     conflicted: false,
     mustSave: decision.kind === 'start-position' && decision.mustSave,
@@ -197,6 +199,7 @@ export function unavailableState(
     endOffset: position,
     count: 0,
     deadLettered: 0,
+    filtered: 0,
     halted: true,
     conflicted: false,
     mustSave: false,

@@ -109,6 +109,7 @@ class CycleRun {
   #leaseHeld: { holder: string; expiresAt: string } | undefined
   #count = 0
   #deadLettered = 0
+  #filtered = 0
   #stopReason: StopReason = 'caught-up'
   #error: unknown
   /** What each partition has in hand, and what is fetched next (see partition-feed.ts). */
@@ -321,6 +322,7 @@ class CycleRun {
     }
     this.#metrics.count('MessagesProcessed', this.#count)
     if (this.#deadLettered > 0) this.#metrics.count('MessagesDeadLettered', this.#deadLettered)
+    if (this.#filtered > 0) this.#metrics.count('MessagesFiltered', this.#filtered)
   }
 
   summary(): CycleSummary {
@@ -334,12 +336,14 @@ class CycleRun {
         toOffset: state.stored ?? null,
         count: state.count,
         deadLettered: state.deadLettered,
+        ...(state.filtered > 0 && { filtered: state.filtered }),
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
         ...(state.unavailable !== undefined && { unavailable: state.unavailable }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
+      filtered: this.#filtered,
       stopReason: this.#stopReason,
       // In partition order: each partition stops at its first failure, so it has one at most.
       failures: this.#states.flatMap((state) => (state.failure === undefined ? [] : [state.failure])),
@@ -353,7 +357,7 @@ class CycleRun {
   }
 
   #done(): number {
-    return this.#count + this.#deadLettered
+    return this.#count + this.#deadLettered + this.#filtered
   }
 
   /** The first reason the run stopped for is the one it reports. */
@@ -500,6 +504,7 @@ class CycleRun {
       consumerId,
       partition: state.partition,
       processor: this.#deps.processor,
+      ...(this.#deps.reader && { reader: this.#deps.reader }),
       deadLetters: this.#deps.deadLetters,
       policy: this.#options.processing ?? DEFAULT_PROCESSING_POLICY,
       logger: this.#deps.logger,
@@ -540,6 +545,9 @@ class CycleRun {
     if (outcome === 'processed') {
       state.count++
       this.#count++
+    } else if (outcome === 'filtered') {
+      state.filtered++
+      this.#filtered++
     } else {
       state.deadLettered++
       this.#deadLettered++

@@ -7,6 +7,7 @@
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import type { KafkaSource, Logger, Metrics, OffsetStore, RunLease } from '../ports.ts'
 import type { Processor } from '../processing/message.ts'
+import type { MessageReader } from '../processing/message-reader.ts'
 import type { PartitionFailure, ProcessingPolicy } from './deliver-records.ts'
 import type { Shard } from './shards.ts'
 
@@ -60,6 +61,8 @@ export interface CycleDependencies {
   readonly source: KafkaSource
   readonly offsets: OffsetStore
   readonly processor: Processor
+  /** Decoding (VALUE_FORMAT, KEY_FORMAT), the filter and the schema; default: JSON values, text keys. */
+  readonly reader?: MessageReader
   readonly logger: Logger
   /** The run lease; without one, nothing stops two runs overlapping but the conditional writes. */
   readonly lease?: RunLease
@@ -90,6 +93,8 @@ export interface PartitionSummary {
   /** Messages processed. */
   readonly count: number
   readonly deadLettered: number
+  /** Messages the handler's filter left out (done with, not processed); absent when none. */
+  readonly filtered?: number
   /** Messages left after the run, as far as the run knows. */
   readonly lag: number
   readonly failure?: { readonly offset: number; readonly reason: string }
@@ -117,6 +122,8 @@ export interface CycleSummary {
   /** Messages processed. */
   readonly count: number
   readonly deadLettered: number
+  /** Messages the handler's filter left out. */
+  readonly filtered: number
   readonly stopReason: StopReason
   readonly failures: readonly PartitionFailure[]
   readonly conflicts: ReadonlyArray<{ readonly partition: number; readonly current: number | undefined }>

@@ -12,9 +12,14 @@
 
 import { messageOf } from '../errors.ts'
 import type { FetchedRecord } from '../ports.ts'
+import type { UnreadableReason } from '../processing/errors.ts'
 
-/** Why a message was dead-lettered. Only `processing-failed` is retried first. */
-export type DeadLetterReason = 'processing-failed' | 'not-utf8' | 'not-json' | 'empty-value'
+/**
+ * Why a message was dead-lettered. Only `processing-failed` is retried first; the others
+ * (`not-json`, `key-not-avro`, `unknown-schema`, `schema`, `filter-failed`, ...) say why it
+ * could not be read at all.
+ */
+export type DeadLetterReason = 'processing-failed' | UnreadableReason
 
 export interface DeadLetter {
   readonly consumerId: string

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Context } from 'aws-lambda'
 import {
   type Config,
@@ -29,6 +30,7 @@ import { messageOf } from '../errors.ts'
 import type { Logger, Metrics } from '../ports.ts'
 import { createLoggingProcessor } from '../processing/logging-processor.ts'
 import type { ProcessBatch, ProcessMessage, Processor } from '../processing/message.ts'
+import { createMessageReader, type MessageFilter, type MessageReader } from '../processing/message-reader.ts'
 import { createRuntime, type Runtime } from '../runtime/create-runtime.ts'
 import { HANDLER_OPTIONS } from './handler-options.ts'
 import { createPowertoolsLogger } from './powertools-logger.ts'
@@ -37,11 +39,23 @@ import { createPowertoolsMetrics } from './powertools-metrics.ts'
 /** What follows the final save: the lease release (bounded) and the summary, before the timeout. */
 const AFTER_SAVE_MS = LEASE_RELEASE_TIMEOUT_MS + 500
 
-export interface HandlerOptions<Value = unknown> {
+export interface HandlerOptions<Value = unknown, Key = string> {
+  /**
+   * Validates each decoded value (but tombstones) before the processor sees it: any Standard
+   * Schema validator (zod, valibot, arktype, ...). A value that fails it is dead-lettered with
+   * reason `schema` and the validator's message; `message.value` is the schema's output type.
+   */
+  readonly schema?: StandardSchemaV1<unknown, Value>
+  /**
+   * Keeps a message (true) or leaves it out (false), as the Lambda trigger's FilterCriteria do.
+   * Runs on the decoded message before the schema. A message left out counts as done: its
+   * offset moves on, and it is counted (`filtered` in the summary, metric `MessagesFiltered`).
+   */
+  readonly filter?: MessageFilter
   /** Your processor, one message at a time. Default: log each message, as the seed does. */
-  readonly process?: ProcessMessage<Value>
+  readonly process?: ProcessMessage<Value, Key>
   /** Or your processor for each partition's batch of messages. */
-  readonly processBatch?: ProcessBatch<Value>
+  readonly processBatch?: ProcessBatch<Value, Key>
   /** Default: Powertools Logger, JSON lines. */
   readonly logger?: Logger
   /**
@@ -78,8 +92,12 @@ export interface ConsumerHandler {
   close(): Promise<void>
 }
 
-export function createHandler<Value = unknown>(options: HandlerOptions<Value> = {}): ConsumerHandler {
+export function createHandler<Value = unknown, Key = string>(
+  options: HandlerOptions<Value, Key> = {},
+): ConsumerHandler {
   let runtime: Runtime | undefined
+  /** Built with the runtime, so the schemas a registry gave are cached across warm invocations. */
+  let reader: MessageReader | undefined
   let logger: Logger | undefined
   let metrics: (Metrics & { publish?(): void }) | undefined
   /** Set when the handler logs through its own Powertools Logger: it gets each invocation's context. */
@@ -123,6 +141,12 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           }))
     try {
       runtime = await createRuntime(config, env)
+      reader = createMessageReader({
+        value: runtime.decoders.value,
+        key: runtime.decoders.key,
+        ...(options.filter && { filter: options.filter }),
+        ...(options.schema && { schema: options.schema }),
+      })
     } catch (error) {
       logger.error('Run failed', { error: messageOf(error) })
       throw error
@@ -160,6 +184,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
           ...(current.deadLetters && { deadLetters: current.deadLetters }),
           ...(metrics && { metrics }),
           processor,
+          ...(reader && { reader }),
           logger: log,
           ...(options.onProgress && { progress: options.onProgress }),
         },
@@ -215,6 +240,7 @@ export function createHandler<Value = unknown>(options: HandlerOptions<Value> = 
     async close() {
       await runtime?.close()
       runtime = undefined
+      reader = undefined
     },
     // For `lkc run --handler`: the same processor, remade with the terminal's logger.
     [HANDLER_OPTIONS]: options,

@@ -31,7 +31,11 @@ export function createLoggingProcessor(
     const position = { topic: message.topic, partition: message.partition, offset: message.offset }
     if (logPosition) logger.info('Processed message', { ...position, key: message.key })
     if (logContent) {
-      logger.debug('Message content', { ...position, value: message.value, headers: message.headers })
+      logger.debug('Message content', {
+        ...position,
+        value: message.value,
+        headers: message.headers.toJSON(),
+      })
     }
   }
 }

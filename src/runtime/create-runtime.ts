@@ -6,6 +6,7 @@
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb'
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs'
+import { glueRegionOf } from '../config/format-rules.ts'
 import type { Config, Environment } from '../config/schema.ts'
 import type { DeadLetterSink } from '../dead-letters/dead-letter.ts'
 import { KafkaDeadLetterSink } from '../dead-letters/kafka-dead-letter-sink.ts'
@@ -20,6 +21,7 @@ import { PlatformaticKafkaSource } from '../kafka/platformatic-kafka-source.ts'
 import { DYNAMODB_ATTEMPT_TIMEOUT_MS } from '../offsets/dynamodb-call.ts'
 import { DynamoDbOffsetStore } from '../offsets/dynamodb-offset-store.ts'
 import { DynamoDbRunLease } from '../offsets/dynamodb-run-lease.ts'
+import { createDecoders, type FormatDecoders } from '../processing/create-decoders.ts'
 
 export interface Runtime {
   readonly config: Config
@@ -28,6 +30,8 @@ export interface Runtime {
   readonly lease: DynamoDbRunLease
   /** Undefined when neither DEAD_LETTER_QUEUE_URL nor DEAD_LETTER_TOPIC is set. */
   readonly deadLetters: DeadLetterSink | undefined
+  /** VALUE_FORMAT and KEY_FORMAT; with a registry, its schemas cached for the life of the process. */
+  readonly decoders: FormatDecoders
   readonly dynamodb: DynamoDBClient
   close(): Promise<void>
 }
@@ -58,14 +62,24 @@ export async function createRuntime(
   // One lease per shard: shards consume disjoint partitions and must not wait on each other.
   const lease = new DynamoDbRunLease(dynamodb, tableKey, config.shardIndex)
   const { sink: deadLetters, sqs } = createDeadLetterSink(config, env, security)
+  const glueEndpoint = env.AWS_ENDPOINT_URL_GLUE
+  const decoders = await createDecoders(config, env, {
+    // The SDK reads AWS_ENDPOINT_URL_GLUE from process.env itself; `env` may be another object (lkc, tests).
+    glue: {
+      region: glueRegionOf(env),
+      ...(glueEndpoint !== undefined && { endpoint: glueEndpoint, ...localCredentials(glueEndpoint, env) }),
+    },
+  })
   return {
     config,
     source,
     offsets,
     lease,
     deadLetters,
+    decoders,
     dynamodb,
     async close() {
+      decoders.close()
       dynamodb.destroy()
       sqs?.destroy()
       await Promise.all([source.close(), deadLetters?.close()])

@@ -10,6 +10,7 @@
  */
 import type { InvocationContext } from '../lambda/handler.ts'
 import type { KafkaMessage } from '../processing/message.ts'
+import { messageHeadersOf } from '../processing/message-headers.ts'
 
 export interface KafkaMessageOptions {
   /** @default 'test-topic' */
@@ -22,8 +23,11 @@ export interface KafkaMessageOptions {
   readonly timestamp?: number
   /** @default null (no key) */
   readonly key?: string | null
-  /** @default {} */
-  readonly headers?: Readonly<Record<string, string>>
+  /**
+   * As an object, or as `[key, value]` pairs when a key repeats (read back with
+   * `message.headers.getAll(key)`). @default none
+   */
+  readonly headers?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
   /**
    * The value's bytes as they came from Kafka. Default: the value as JSON in UTF-8 (`null` for
    * a `null` value, a tombstone), what the consumer decodes into `value`.
@@ -34,7 +38,12 @@ export interface KafkaMessageOptions {
 /** One message as the processor receives it, from its decoded value. */
 export function kafkaMessage<Value>(value: Value, options: KafkaMessageOptions = {}): KafkaMessage<Value> {
   const key = options.key ?? null
-  const headers = options.headers ?? {}
+  const headerList = Array.isArray(options.headers)
+    ? (options.headers as ReadonlyArray<readonly [string, string]>)
+    : Object.entries(options.headers ?? {})
+  const rawHeaders = headerList.map(
+    ([name, text]) => [Buffer.from(name, 'utf8'), Buffer.from(text, 'utf8')] as const,
+  )
   const rawValue =
     options.rawValue !== undefined
       ? options.rawValue
@@ -48,13 +57,11 @@ export function kafkaMessage<Value>(value: Value, options: KafkaMessageOptions =
     timestamp: options.timestamp ?? Date.now(),
     key,
     value,
-    headers: { ...headers },
+    headers: messageHeadersOf(rawHeaders),
     raw: {
       key: key === null ? null : Buffer.from(key, 'utf8'),
       value: rawValue,
-      headers: Object.entries(headers).map(
-        ([name, text]) => [Buffer.from(name, 'utf8'), Buffer.from(text, 'utf8')] as const,
-      ),
+      headers: rawHeaders,
     },
   }
 }

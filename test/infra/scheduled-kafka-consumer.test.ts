@@ -19,11 +19,13 @@ import {
   actionsOf,
   importedVpc,
   MSK_ARN,
+  nagFindings,
   ORDERS_HANDLER_ENTRY,
   REQUIRED,
   SECRET_ARN,
   SECRET_KEY_ARN,
   type Statement,
+  type Synthesized,
   statementsOf,
   synthesize,
   synthesizeInStack,
@@ -340,6 +342,32 @@ describe('ScheduledKafkaConsumer options', () => {
         Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
       }),
     ])
+  })
+
+  it('may read Glue schema versions only with SCHEMA_REGISTRY=glue, and cdk-nag has that acknowledged', () => {
+    const glueStatements = (template: Synthesized['template']) =>
+      statementsOf(template, 'ConsumerExecutionRole').filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('glue:')),
+      )
+    expect(glueStatements(synthesize().template)).toEqual([])
+    expect(
+      glueStatements(
+        synthesize({
+          environment: {
+            VALUE_FORMAT: 'json-schema',
+            SCHEMA_REGISTRY_URL: 'http://r:8081',
+            SCHEMA_REGISTRY: 'confluent',
+          },
+        }).template,
+      ),
+    ).toEqual([])
+
+    const glue = synthesize({ environment: { VALUE_FORMAT: 'avro', SCHEMA_REGISTRY: 'glue' } })
+
+    expect(
+      glueStatements(glue.template).map((statement) => [actionsOf(statement), statement.Resource]),
+    ).toEqual([[['glue:GetSchemaVersion'], '*']])
+    expect(nagFindings(glue.app)).toEqual([])
   })
 
   it('with an MSK cluster, may only Connect to it and DescribeTopic, ReadData on the topic, over SASL_SSL with AWS_MSK_IAM', () => {

@@ -13,6 +13,7 @@ function state(partition: number, position: number, endOffset: number): Partitio
     endOffset,
     count: 0,
     deadLettered: 0,
+    filtered: 0,
     halted: false,
     conflicted: false,
     mustSave: false,

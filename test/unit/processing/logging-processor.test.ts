@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLoggingProcessor } from '../../../src/processing/logging-processor.ts'
 import type { KafkaMessage } from '../../../src/processing/message.ts'
+import { messageHeadersOf } from '../../../src/processing/message-headers.ts'
 import { RecordingLogger } from '../../support/fakes.ts'
 
 const message: KafkaMessage = {
@@ -10,8 +11,8 @@ const message: KafkaMessage = {
   timestamp: 1_700_000_000_000,
   key: 'order-41',
   value: { customer: 'jane@example.com', card: '4111-1111' },
-  headers: { trace: 'abc' },
-  raw: { key: null, value: null, headers: [] },
+  headers: messageHeadersOf([[Buffer.from('trace'), Buffer.from('abc')]]),
+  raw: { key: null, value: null, headers: [[Buffer.from('trace'), Buffer.from('abc')]] },
 }
 
 describe('createLoggingProcessor', () => {
@@ -36,7 +37,7 @@ describe('createLoggingProcessor', () => {
           partition: 2,
           offset: 41,
           value: message.value,
-          headers: { trace: 'abc' },
+          headers: Object.assign(Object.create(null), { trace: 'abc' }),
         },
       },
     ])

@@ -17,11 +17,22 @@ describe('lambda-kafka-consumer/testing', () => {
       timestamp: 1_000,
       key: 'order-7',
       value: { orderId: 7 },
-      headers: { trace: 'abc' },
     })
+    expect(message.headers.get('trace')).toBe('abc')
     expect(message.raw.value?.toString('utf8')).toBe('{"orderId":7}')
     expect(message.raw.key?.toString('utf8')).toBe('order-7')
     expect(message.raw.headers.map(([k, v]) => [k?.toString(), v?.toString()])).toEqual([['trace', 'abc']])
+  })
+
+  it('keeps a repeated header key when the headers are given as pairs', () => {
+    const message = kafkaMessage('x', {
+      headers: [
+        ['hop', 'a'],
+        ['hop', 'b'],
+      ],
+    })
+    expect(message.headers.getAll('hop')).toEqual(['a', 'b'])
+    expect(message.headers.get('hop')).toBe('b')
   })
 
   it('makes a tombstone from null, and keeps raw bytes given as they are', () => {
