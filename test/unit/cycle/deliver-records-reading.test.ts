@@ -4,33 +4,14 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod/mini'
-import { type DeliveryContext, deliverRecords, type Outcome } from '../../../src/cycle/deliver-records.ts'
+import { deliverRecords } from '../../../src/cycle/deliver-records.ts'
 import { LambdaKafkaConsumerError } from '../../../src/errors.ts'
 import type { Processor } from '../../../src/processing/message.ts'
 import { createMessageReader, type MessageReader } from '../../../src/processing/message-reader.ts'
-import { InMemoryDeadLetterSink, RecordingLogger, RecordingMetrics, record } from '../../support/fakes.ts'
+import { deliveryContext } from '../../support/delivery-context.ts'
+import { record } from '../../support/fakes.ts'
 
-function context(processor: Processor, reader: MessageReader) {
-  const done: Array<[number, Outcome]> = []
-  const deadLetters = new InMemoryDeadLetterSink()
-  const base: DeliveryContext = {
-    topic: 'orders',
-    consumerId: 'group_orders',
-    partition: 0,
-    processor,
-    reader,
-    deadLetters,
-    policy: { attempts: 2, retryDelayMs: 5 },
-    logger: new RecordingLogger(),
-    metrics: new RecordingMetrics(),
-    clock: () => 0,
-    sleep: async () => {},
-    deadline: Number.POSITIVE_INFINITY,
-    shouldStop: () => false,
-    onDone: (offset, outcome) => void done.push([offset, outcome]),
-  }
-  return { context: base, done, deadLetters }
-}
+const context = (processor: Processor, reader: MessageReader) => deliveryContext(processor, { reader })
 
 const order = (offset: number, kind: string) => record(offset, JSON.stringify({ offset, kind }))
 const onlyOrders = createMessageReader({

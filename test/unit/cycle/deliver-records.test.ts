@@ -1,30 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { type DeliveryContext, deliverRecords, type Outcome } from '../../../src/cycle/deliver-records.ts'
+import { deliverRecords } from '../../../src/cycle/deliver-records.ts'
 import { ProcessingTimeoutError } from '../../../src/cycle/errors.ts'
-import type { KafkaMessage, Processor } from '../../../src/processing/message.ts'
-import { InMemoryDeadLetterSink, RecordingLogger, RecordingMetrics, record } from '../../support/fakes.ts'
+import type { KafkaMessage } from '../../../src/processing/message.ts'
+import { deliveryContext } from '../../support/delivery-context.ts'
+import { RecordingLogger, RecordingMetrics, record } from '../../support/fakes.ts'
 
-function context(processor: Processor, overrides: Partial<DeliveryContext> = {}) {
-  const done: Array<[number, Outcome]> = []
-  const deadLetters = new InMemoryDeadLetterSink()
-  const base: DeliveryContext = {
-    topic: 'orders',
-    consumerId: 'group_orders',
-    partition: 0,
-    processor,
-    deadLetters,
-    policy: { attempts: 2, retryDelayMs: 5 },
-    logger: new RecordingLogger(),
-    metrics: new RecordingMetrics(),
-    clock: () => 0,
-    sleep: async () => {},
-    deadline: Number.POSITIVE_INFINITY,
-    shouldStop: () => false,
-    onDone: (offset, outcome) => void done.push([offset, outcome]),
-    ...overrides,
-  }
-  return { context: base, done, deadLetters }
-}
+const context = deliveryContext
 
 const json = (offset: number) => record(offset, JSON.stringify({ offset }))
 
