@@ -95,14 +95,18 @@ export type OffsetWriteResult =
   | { readonly partition: number; readonly status: 'saved' }
   /** Someone else changed the stored offset since it was read: nothing was overwritten. */
   | { readonly partition: number; readonly status: 'conflict'; readonly current: number | undefined }
+  /** Not written, as far as is known: DynamoDB failed or did not answer in time; `error` says why. */
+  | { readonly partition: number; readonly status: 'failed'; readonly error: unknown }
 
 /** The offsets table (the seed's schema), one item per partition under one `consumer_id`. */
 export interface OffsetStore {
   /** Every partition's stored offset, in one read. */
   read(): Promise<Map<number, StoredOffset>>
   /**
-   * Conditional writes: an item changes only if it still holds `expected`. `endBy` (clock
-   * time, ms): a write still unanswered then is given up, and fails; none starts after it.
+   * Conditional writes: an item changes only if it still holds `expected`. Each write stands on
+   * its own: one that fails comes back `failed` beside the others' results, so the caller knows
+   * which partitions were saved even when some were not. `endBy` (clock time, ms): a write still
+   * unanswered then is given up, and fails; none starts after it.
    */
   save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]>
 }

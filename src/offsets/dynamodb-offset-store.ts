@@ -116,11 +116,18 @@ export class DynamoDbOffsetStore implements OffsetStore {
 
   /**
    * One attempt per write, each cut at `endBy` at the latest: the run cycle retries a failed
-   * save itself, as long as the invocation's deadline allows.
+   * write itself, as long as the invocation's deadline allows. The writes are independent: one
+   * that fails is reported `failed` beside the others, which may well have been saved.
    */
   async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
     const updatedAt = new Date().toISOString()
-    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt, endBy)))
+    return Promise.all(
+      writes.map((write) =>
+        this.#saveOne(write, updatedAt, endBy).catch(
+          (error: unknown): OffsetWriteResult => ({ partition: write.partition, status: 'failed', error }),
+        ),
+      ),
+    )
   }
 
   async #saveOne(
@@ -175,7 +182,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
     partition: number,
     offset: number,
     expected: number | undefined,
-  ): Promise<OffsetWriteResult> {
+  ): Promise<Exclude<OffsetWriteResult, { status: 'failed' }>> {
     try {
       await this.#send(`reset the offset of partition ${partition}`, (abortSignal) =>
         this.#client.send(

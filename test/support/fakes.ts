@@ -123,6 +123,8 @@ export class InMemoryOffsetStore implements OffsetStore {
   failSaveTimes = Number.POSITIVE_INFINITY
   /** Thrown by `read` (DynamoDB unreachable at the start). */
   failRead?: Error
+  /** The writes of these partitions fail (come back `failed`) while the others are saved. */
+  readonly failPartitions = new Map<number, Error>()
 
   async read(): Promise<Map<number, StoredOffset>> {
     this.reads++
@@ -137,7 +139,9 @@ export class InMemoryOffsetStore implements OffsetStore {
       this.failSaveTimes--
       throw this.failSave
     }
-    return writes.map((write) => {
+    return writes.map((write): OffsetWriteResult => {
+      const failure = this.failPartitions.get(write.partition)
+      if (failure !== undefined) return { partition: write.partition, status: 'failed', error: failure }
       this.beforeWrite?.(write)
       const current = this.items.get(write.partition)?.offset
       if (current !== write.expected || (current !== undefined && write.offset <= current)) {

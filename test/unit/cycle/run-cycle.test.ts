@@ -543,6 +543,42 @@ describe('runCycle: checkpoints', () => {
     expect(offsets.saves).toHaveLength(3)
   })
 
+  it('retries only the writes that failed, and knows the others were saved', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    source.addPartition(1, 5)
+    offsets.failPartitions.set(1, new RetriableError('no answer within 2000 ms'))
+
+    const summary = await runCycle(deps, options())
+
+    expect(offsets.saves.map((writes) => writes.map((write) => write.partition))).toEqual([[0, 1], [1], [1]])
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(summary.partitions.map((partition) => partition.toOffset)).toEqual([4, null])
+    expect((summary.error as Error).message).toBe('no answer within 2000 ms')
+    expect(summary.offsetsWritten).toBe(1)
+  })
+
+  it('reports no conflict for a partition a failed checkpoint did save: the final save expects its new value', async () => {
+    const { source, offsets, deps } = setup({ process: async () => {} })
+    source.addPartition(0, 30)
+    source.addPartition(1, 30)
+    offsets.failPartitions.set(1, new RetriableError('no answer within 2000 ms'))
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 10, everyMs: 0 } }))
+
+    // The checkpoint saved partition 0 and not 1; the final save moved 0 on from what the checkpoint stored.
+    expect(summary.stopReason).toBe('offset-store-error')
+    const savedOfZero = offsets.saves.flat().filter((write) => write.partition === 0)
+    expect(savedOfZero.length).toBeGreaterThanOrEqual(2)
+    expect(savedOfZero[1]?.expected).toBe(savedOfZero[0]?.offset)
+    expect(summary.conflicts).toEqual([])
+    expect(offsets.items.get(0)?.offset).toBe(
+      summary.partitions[0]!.fromOffset + summary.partitions[0]!.count - 1,
+    )
+    expect(failureOf(summary)).toBe(summary.error)
+    expect((failureOf(summary) as Error).message).toBe('no answer within 2000 ms')
+  })
+
   it('counts an offset already at the value written as saved (an earlier attempt landed late)', async () => {
     const { source, offsets, deps } = setup()
     source.addPartition(0, 5)
