@@ -7,7 +7,7 @@
  * run, resumes per OFFSET_OUT_OF_RANGE_POLICY (`resolveOutOfRange`), with a warning that
  * says how many offsets were lost.
  */
-import type { Logger, Metrics, PartitionWatermarks } from '../ports.ts'
+import type { LogAttributes, Logger, Metrics, PartitionWatermarks } from '../ports.ts'
 import type { PartitionFailure } from './deliver-records.ts'
 import { OffsetOutOfRangeError } from './errors.ts'
 import type { OutOfRangePolicy, StartPosition } from './types.ts'
@@ -226,4 +226,42 @@ export function leaveOut(state: PartitionState, reason: string, context: Partiti
     reason,
     fix: "bring back the brokers that hold the partition's replicas (a leader is then elected), or reassign its replicas; nothing is skipped: the next run tries it again",
   })
+}
+
+/**
+ * What deciding the starts said (warnings, metrics), held back until the run knows it goes on
+ * from this read: when the lease shows that the previous run saved after it, the offsets are
+ * read again, and only that second read's warnings and counts may reach the logs and metrics.
+ */
+export class HeldReport implements Logger, Metrics {
+  readonly #calls: Array<(logger: Logger, metrics: Metrics) => void> = []
+
+  debug(message: string, attributes?: LogAttributes): void {
+    this.#calls.push((logger) => logger.debug(message, attributes))
+  }
+  info(message: string, attributes?: LogAttributes): void {
+    this.#calls.push((logger) => logger.info(message, attributes))
+  }
+  warn(message: string, attributes?: LogAttributes): void {
+    this.#calls.push((logger) => logger.warn(message, attributes))
+  }
+  error(message: string, attributes?: LogAttributes): void {
+    this.#calls.push((logger) => logger.error(message, attributes))
+  }
+  count(name: string, value: number): void {
+    this.#calls.push((_logger, metrics) => metrics.count(name, value))
+  }
+  measure(
+    name: string,
+    value: number,
+    unit: 'Count' | 'Milliseconds',
+    dimensions?: Readonly<Record<string, string>>,
+  ): void {
+    this.#calls.push((_logger, metrics) => metrics.measure(name, value, unit, dimensions))
+  }
+
+  /** Tells everything held, in order. */
+  tell(logger: Logger, metrics: Metrics): void {
+    for (const call of this.#calls.splice(0)) call(logger, metrics)
+  }
 }

@@ -25,12 +25,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import { messageOf } from '../errors.ts'
-import type { FetchedPartition, FetchRequest, Metrics } from '../ports.ts'
+import type { FetchedPartition, FetchRequest, Metrics, StoredOffset } from '../ports.ts'
 import { Checkpoints, isRetriable } from './checkpoints.ts'
 import { DEFAULT_PROCESSING_POLICY, deliverRecords, type Outcome } from './deliver-records.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
 import { type Batch, PartitionFeed } from './partition-feed.ts'
 import {
+  HeldReport,
   initialState,
   leaveOut,
   type PartitionState,
@@ -63,7 +64,13 @@ const KAFKA_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000]
 
 export async function runCycle(deps: CycleDependencies, options: CycleOptions): Promise<CycleSummary> {
   const run = new CycleRun(deps, options)
-  // The topic first: when it does not exist, the run fails before writing anything, lease included.
+  // The offsets Query goes out beside the Metadata request: a warm run with nothing new waits on
+  // one DynamoDB round trip in parallel with the two Kafka ones (Metadata, then ListOffsets).
+  const readAt = (deps.clock ?? Date.now)()
+  const stored = deps.offsets.read()
+  // When the topic lookup fails first, that is the error reported; this one is not left unhandled.
+  stored.catch(() => {})
+  // When the topic does not exist, the run fails before writing anything, lease included.
   const topicPartitions = await deps.source.partitions(options.topic)
   const partitions = ownedPartitions(topicPartitions, options.shard)
   if (partitions.length === 0) {
@@ -78,19 +85,30 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   }
   // Reads first: with nothing new (most runs of a scheduled consumer), the run ends here,
   // having written nothing, lease included.
-  const readAt = (deps.clock ?? Date.now)()
-  await run.readOffsets(partitions)
-  if (!run.hasWork()) return run.summary()
-  const lease = await run.takeLease()
-  if (lease === 'held') return run.summary()
+  await run.readOffsets(partitions, stored)
+  if (!run.hasWork()) {
+    run.reportStart()
+    return run.summary()
+  }
+  const lease = await run.takeLease().catch((error: unknown) => {
+    run.reportStart()
+    throw error
+  })
+  if (lease === 'held') {
+    run.reportStart()
+    return run.summary()
+  }
   try {
-    // A run that ended after the read above may have saved offsets since: read them again.
+    // A run that ended after the read above may have saved offsets since: read them again
+    // (what the first read found is then not told: only what this one finds).
     if (lease?.previousWriteAt !== undefined && lease.previousWriteAt >= readAt)
       await run.readOffsets(partitions)
+    run.reportStart()
     await run.consume()
     await run.saveOffsets()
     return run.summary()
   } finally {
+    run.reportStart()
     await lease?.release()
   }
 }
@@ -122,6 +140,8 @@ class CycleRun {
   #waiting: Array<() => void> = []
   /** The last fetch asked for; one abandoned at the deadline is settled before the save. */
   #inFlight: Promise<unknown> | undefined
+  /** What the last read's start decisions said, until `reportStart` tells it. */
+  #startReport: { readonly report: HeldReport; readonly leftOut: ReadonlySet<number> } | undefined
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -178,23 +198,44 @@ class CycleRun {
     return keeper
   }
 
-  /** 1. The stored offsets, and where each partition starts. */
-  async readOffsets(partitions: readonly number[]): Promise<void> {
-    const { source, offsets } = this.#deps
-    const [stored, watermarks] = await Promise.all([
-      offsets.read(),
-      source.watermarks(this.#options.topic, partitions),
+  /**
+   * 1. The stored offsets, and where each partition starts. What the decisions say (warnings,
+   * metrics) is held until `reportStart`, so that a second read tells it once, not twice.
+   */
+  async readOffsets(
+    partitions: readonly number[],
+    stored: Promise<Map<number, StoredOffset>> = this.#deps.offsets.read(),
+  ): Promise<void> {
+    const [offsets, watermarks] = await Promise.all([
+      stored,
+      this.#deps.source.watermarks(this.#options.topic, partitions),
     ])
+    const report = new HeldReport()
+    const context: PartitionStateContext = {
+      ...this.#stateContext,
+      logger: report,
+      metrics: report,
+      leftOut: new Set(),
+    }
     // With offsets already stored, a partition without one was added to the topic since (see decideStart).
-    const firstRun = stored.size === 0
+    const firstRun = offsets.size === 0
     this.#states = partitions.map((partition) => {
-      const offset = stored.get(partition)?.offset
+      const offset = offsets.get(partition)?.offset
       const unavailable = watermarks.unavailable?.get(partition)
-      if (unavailable !== undefined)
-        return unavailableState(partition, offset, unavailable, this.#stateContext)
-      return initialState(partition, offset, watermarks.get(partition), firstRun, this.#stateContext)
+      if (unavailable !== undefined) return unavailableState(partition, offset, unavailable, context)
+      return initialState(partition, offset, watermarks.get(partition), firstRun, context)
     })
+    this.#startReport = { report, leftOut: context.leftOut }
     this.#checkpoints.track(this.#states)
+  }
+
+  /** Tells what the last read's start decisions found, once. */
+  reportStart(): void {
+    const held = this.#startReport
+    if (held === undefined) return
+    this.#startReport = undefined
+    held.report.tell(this.#deps.logger, this.#metrics)
+    for (const partition of held.leftOut) this.#stateContext.leftOut.add(partition)
   }
 
   #reportProgress(): void {

@@ -297,6 +297,40 @@ describe('runCycle', () => {
     expect(source.fetches.slice(0, 3).map((requests) => requests[0]!.partition)).toEqual([0, 1, 2])
   })
 
+  it('sends the offsets read beside the topic lookup, not after it', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 3)
+    offsets.items.set(0, { offset: 2 })
+    let answer: () => void = () => {}
+    const lookedUp = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    const partitions = source.partitions.bind(source)
+    let readsWhileLookingUp = -1
+    source.partitions = async (topic) => {
+      await lookedUp
+      return partitions(topic)
+    }
+
+    const running = runCycle(deps, options())
+    await Promise.resolve()
+    readsWhileLookingUp = offsets.reads
+    answer()
+    const summary = await running
+
+    expect(readsWhileLookingUp).toBe(1)
+    expect(offsets.reads).toBe(1)
+    expect(summary.stopReason).toBe('caught-up')
+  })
+
+  it('reports the missing topic, not the offsets read, when both fail', async () => {
+    const { source, offsets, deps } = setup()
+    source.topicExists = false
+    offsets.failRead = new Error('DynamoDB is down')
+
+    await expect(runCycle(deps, options())).rejects.toThrow('does not exist')
+  })
+
   it('lets a missing topic fail the run before anything is written', async () => {
     const { source, offsets, deps } = setup()
     source.topicExists = false
@@ -429,6 +463,46 @@ describe('runCycle: the run lease', () => {
     expect(offsets.reads).toBe(2)
     expect(seen.map((message) => message.offset)).toEqual([7, 8, 9])
     expect(offsets.items.get(0)?.offset).toBe(9)
+  })
+
+  it('counts and warns once about an offset deleted by retention when the offsets are read again', async () => {
+    const { source, offsets, logger, deps } = setup()
+    source.addPartition(0, 5, 100)
+    source.addPartition(1, 5)
+    source.unavailable.set(1, 'no leader (LEADER_NOT_AVAILABLE)')
+    offsets.items.set(0, { offset: 89 })
+    const metrics = new RecordingMetrics()
+    const lease = new InMemoryRunLease()
+    // The previous run released the lease just after this run's first read: the offsets are read again.
+    lease.beforeAcquire = (now) => {
+      lease.previousWriteAt = now
+    }
+
+    await runCycle({ ...deps, lease, metrics }, options())
+
+    expect(offsets.reads).toBe(2)
+    expect(metrics.counts.get('OffsetOutOfRange')).toBe(1)
+    expect(metrics.counts.get('OffsetsLostToRetention')).toBe(10)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(logger.at('warn').map((entry) => entry.attributes?.partition)).toEqual([0, 1])
+  })
+
+  it('tells only what the second read found when the previous run saved in between', async () => {
+    const { source, offsets, logger, seen, deps } = setup()
+    source.addPartition(0, 10, 100)
+    offsets.items.set(0, { offset: 89 })
+    const metrics = new RecordingMetrics()
+    const lease = new InMemoryRunLease()
+    lease.beforeAcquire = (now) => {
+      offsets.items.set(0, { offset: 104 })
+      lease.previousWriteAt = now
+    }
+
+    await runCycle({ ...deps, lease, metrics }, options())
+
+    expect(seen.map((message) => message.offset)).toEqual([105, 106, 107, 108, 109])
+    expect(metrics.counts.has('OffsetOutOfRange')).toBe(false)
+    expect(logger.at('warn')).toEqual([])
   })
 
   it('fails before consuming anything when the lease cannot be taken (DynamoDB unreachable)', async () => {
