@@ -29,6 +29,8 @@ export class Checkpoints {
   /** CycleOptions.saveBy: no save retry runs past it. */
   readonly #saveBy: number | undefined
   #states: readonly PartitionState[] = []
+  /** The topic's id, stamped on every item written. */
+  #topicId: string | undefined
   #sinceCheckpoint = 0
   #lastCheckpointAt: number
   /** The checkpoint being written in the background, if one is. */
@@ -54,9 +56,10 @@ export class Checkpoints {
     this.#lastCheckpointAt = deps.clock()
   }
 
-  /** The partitions whose offsets are saved (set again when the run reads the offsets again). */
-  track(states: readonly PartitionState[]): void {
+  /** The partitions whose offsets are saved (set again when the run reads the offsets again), and the topic's id. */
+  track(states: readonly PartitionState[], topicId?: string): void {
     this.#states = states
+    this.#topicId = topicId
   }
 
   /**
@@ -136,12 +139,21 @@ export class Checkpoints {
    */
   async #save(): Promise<boolean> {
     let pending: OffsetWrite[] = []
+    const topicId = this.#topicId
     for (const state of this.#states) {
-      if (state.conflicted) continue
+      // A stored offset that does not fit its log is the operator's to move (`lkc reset`), never a run's.
+      if (state.conflicted || state.mismatch !== undefined) continue
       const last = state.position - 1
       const moved =
         state.stored === undefined ? state.position > state.fromOffset || state.mustSave : last > state.stored
-      if (moved) pending.push({ partition: state.partition, offset: last, expected: state.stored })
+      if (moved) {
+        pending.push({
+          partition: state.partition,
+          offset: last,
+          expected: state.stored,
+          ...(topicId !== undefined && { topicId }),
+        })
+      }
     }
     if (pending.length === 0) return false
     const saveBy = this.#saveBy

@@ -25,7 +25,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { messageOf } from '../errors.ts'
-import type { FetchedPartition, FetchRequest, Metrics, StoredOffset } from '../ports.ts'
+import type { FetchedPartition, FetchRequest, Metrics, StoredOffsets, TopicPartitions } from '../ports.ts'
 import { Checkpoints, isRetriable } from './checkpoints.ts'
 import { DEFAULT_PROCESSING_POLICY, deliverRecords, type Outcome } from './deliver-records.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
@@ -39,6 +39,7 @@ import {
   resolveOutOfRange,
   unavailableState,
 } from './partition-state.ts'
+import { readStarts } from './read-starts.ts'
 import { ownedPartitions } from './shards.ts'
 import type { CycleDependencies, CycleOptions, CycleSummary, StopReason } from './types.ts'
 
@@ -85,7 +86,7 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   }
   // Reads first: with nothing new (most runs of a scheduled consumer), the run ends here,
   // having written nothing, lease included.
-  await run.readOffsets(partitions, stored)
+  await run.readOffsets(topicPartitions, partitions, stored)
   if (!run.hasWork()) {
     run.reportStart()
     return run.summary()
@@ -102,8 +103,10 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
     // A run that ended after the read above may have saved offsets since: read them again
     // (what the first read found is then not told: only what this one finds).
     if (lease?.previousWriteAt !== undefined && lease.previousWriteAt >= readAt)
-      await run.readOffsets(partitions)
+      await run.readOffsets(topicPartitions, partitions)
     run.reportStart()
+    await run.recordStart(topicPartitions.length)
+    await run.recordMismatches()
     await run.consume()
     await run.saveOffsets()
     return run.summary()
@@ -140,6 +143,8 @@ class CycleRun {
   #waiting: Array<() => void> = []
   /** The last fetch asked for; one abandoned at the deadline is settled before the save. */
   #inFlight: Promise<unknown> | undefined
+  /** The offsets as last read, with the consumer's start record. */
+  #stored: StoredOffsets | undefined
   /** What the last read's start decisions said, until `reportStart` tells it. */
   #startReport: { readonly report: HeldReport; readonly leftOut: ReadonlySet<number> } | undefined
 
@@ -153,7 +158,6 @@ class CycleRun {
     this.#concurrency = Math.max(1, options.partitionConcurrency ?? Number.POSITIVE_INFINITY)
     this.#stateContext = {
       topic: options.topic,
-      startPosition: options.startPosition,
       outOfRangePolicy: options.offsetOutOfRange ?? 'earliest',
       logger: deps.logger,
       metrics: this.#metrics,
@@ -199,17 +203,22 @@ class CycleRun {
   }
 
   /**
-   * 1. The stored offsets, and where each partition starts. What the decisions say (warnings,
-   * metrics) is held until `reportStart`, so that a second read tells it once, not twice.
+   * 1. The stored offsets, and where each partition starts (read-starts.ts). What the decisions
+   * say (warnings, metrics) is held until `reportStart`, so that a second read tells it once.
    */
   async readOffsets(
+    topicPartitions: TopicPartitions,
     partitions: readonly number[],
-    stored: Promise<Map<number, StoredOffset>> = this.#deps.offsets.read(),
+    stored: Promise<StoredOffsets> = this.#deps.offsets.read(),
   ): Promise<void> {
-    const [offsets, watermarks] = await Promise.all([
+    const read = await readStarts(
+      this.#deps.source,
       stored,
-      this.#deps.source.watermarks(this.#options.topic, partitions),
-    ])
+      this.#options.topic,
+      topicPartitions,
+      partitions,
+      this.#options.startPosition,
+    )
     const report = new HeldReport()
     const context: PartitionStateContext = {
       ...this.#stateContext,
@@ -217,16 +226,62 @@ class CycleRun {
       metrics: report,
       leftOut: new Set(),
     }
-    // With offsets already stored, a partition without one was added to the topic since (see decideStart).
-    const firstRun = offsets.size === 0
     this.#states = partitions.map((partition) => {
-      const offset = offsets.get(partition)?.offset
-      const unavailable = watermarks.unavailable?.get(partition)
-      if (unavailable !== undefined) return unavailableState(partition, offset, unavailable, context)
-      return initialState(partition, offset, watermarks.get(partition), firstRun, context)
+      const start = read.starts.get(partition)!
+      if (start.kind === 'unavailable')
+        return unavailableState(partition, read.stored.get(partition)?.offset, start.reason, context)
+      return initialState(partition, start.inputs, context)
     })
+    this.#stored = read.stored
     this.#startReport = { report, leftOut: context.leftOut }
-    this.#checkpoints.track(this.#states)
+    this.#checkpoints.track(this.#states, topicPartitions.topicId)
+  }
+
+  /**
+   * On the consumer's first run, before any offset is saved: the start record, which tells the
+   * later runs (every shard's) a partition not saved yet from one added to the topic since.
+   */
+  async recordStart(partitionCount: number): Promise<void> {
+    const stored = this.#stored
+    if (stored === undefined || stored.start !== undefined || stored.size > 0) return
+    await this.#deps.offsets.recordStart({
+      partitionCount,
+      startedAt: new Date(this.#clock()).toISOString(),
+    })
+  }
+
+  /**
+   * Stored offsets found not to fit their log are marked so in their items: the later runs stop
+   * those partitions too, even once the log has grown past the offset. A mark that could not be
+   * written is only logged: this run fails on the mismatch anyway, and the next one finds it again.
+   */
+  async recordMismatches(): Promise<void> {
+    const found = this.#states.filter((state) => state.recordMismatch === true && state.item !== undefined)
+    if (found.length === 0) return
+    const foundAt = new Date(this.#clock()).toISOString()
+    await Promise.all(
+      found.map(async (state) => {
+        const mismatch = state.mismatch!
+        try {
+          await this.#deps.offsets.recordMismatch(state.partition, state.item!, {
+            reason: mismatch.reason,
+            foundAt,
+            logEndOffset: mismatch.logEndOffset,
+            ...(mismatch.topicId !== undefined && { topicId: mismatch.topicId }),
+          })
+          state.recordMismatch = false
+        } catch (error) {
+          this.#deps.logger.warn(
+            'Could not record the mismatch in the offsets table; the next run finds it again',
+            {
+              topic: this.#options.topic,
+              partition: state.partition,
+              error: messageOf(error),
+            },
+          )
+        }
+      }),
+    )
   }
 
   /** Tells what the last read's start decisions found, once. */
@@ -247,9 +302,14 @@ class CycleRun {
     progress({ done, remaining: Math.min(lag, Math.max(0, this.#options.maxMessages - done)) })
   }
 
-  /** Something to consume or to save: a partition behind its end, or a start to remember. */
+  /** Something to consume or to save: a partition behind its end, a start to remember, or a mismatch to record. */
   hasWork(): boolean {
-    return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
+    return this.#states.some(
+      (state) =>
+        (!state.halted && state.position < state.endOffset) ||
+        state.mustSave ||
+        state.recordMismatch === true,
+    )
   }
 
   /**
@@ -381,6 +441,7 @@ class CycleRun {
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
         ...(state.unavailable !== undefined && { unavailable: state.unavailable }),
+        ...(state.mismatch !== undefined && { mismatch: state.mismatch }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
@@ -389,6 +450,9 @@ class CycleRun {
       // In partition order: each partition stops at its first failure, so it has one at most.
       failures: this.#states.flatMap((state) => (state.failure === undefined ? [] : [state.failure])),
       conflicts: checkpoints.conflicts,
+      mismatches: this.#states.flatMap((state) =>
+        state.mismatch === undefined ? [] : [{ partition: state.partition, ...state.mismatch }],
+      ),
       offsetsWritten: checkpoints.written,
       checkpoints: checkpoints.count,
       durationMs: this.#clock() - this.#startedAt,
