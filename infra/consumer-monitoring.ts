@@ -1,10 +1,12 @@
 /**
  * What an operator watches, priced to be cheap: alarms (function errors, lag rising, a dead
- * letter, duration near the timeout, no successful run), optionally a dashboard and SNS
- * notifications. Built on Lambda's own metrics (free) wherever they suffice: errors, duration,
- * throttles and invocations; the function publishes only what AWS cannot know (the lag, dead
- * letters; src/lambda/powertools-metrics.ts), each a custom metric at $0.30 a month. The alarms
- * are one table (`alarmDefinitions`); another alarm is one more entry, or `addAlarm` from outside.
+ * letter, duration near the timeout, no successful run, a stored offset that does not fit its
+ * log, a partition without a leader for minutes), optionally a dashboard and SNS notifications.
+ * Built on Lambda's own metrics (free) wherever they suffice: errors, duration, throttles and
+ * invocations; the function publishes only what AWS cannot know (the lag, dead letters, offset
+ * mismatches, leaderless partitions; src/lambda/powertools-metrics.ts), each a custom metric at
+ * $0.30 a month (the last three only in hours when they happen). The alarms are one table
+ * (`alarmDefinitions`); another alarm is one more entry, or `addAlarm` from outside.
  */
 import { Duration } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
@@ -105,6 +107,9 @@ export interface ConsumerAlarmDefinition {
   readonly treatMissingData?: cloudwatch.TreatMissingData
 }
 
+/** A partition without a leader this many minutes in a row alarms: a leader election takes seconds, a broker restart a minute or two. */
+export const PARTITIONS_WITHOUT_LEADER_MINUTES = 5
+
 interface Windows {
   readonly lagRisingMinutes: number
   readonly noSuccessfulRunMinutes: number
@@ -173,6 +178,22 @@ export function alarmDefinitions(
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       // No data at all is the worst case: nothing runs.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    },
+    {
+      id: 'StoredOffsetMismatchAlarm',
+      description:
+        "A partition's stored offset does not fit its log: the topic was deleted and created again (or migrated), or its log was truncated. That partition is not consumed, and every run fails, until an operator runs lkc reset (runbook: a re-created topic).",
+      metric: metrics.custom('StoredOffsetMismatch', 'Sum'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    },
+    {
+      id: 'PartitionsWithoutLeaderAlarm',
+      description: `A partition had no leader, or its leader did not answer, in each of ${PARTITIONS_WITHOUT_LEADER_MINUTES} consecutive minutes: its messages wait while the runs consume the others (runbook: a partition without a leader).`,
+      metric: metrics.custom('PartitionsWithoutLeader', 'Sum'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: PARTITIONS_WITHOUT_LEADER_MINUTES,
     },
   ]
 }

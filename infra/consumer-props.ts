@@ -63,6 +63,8 @@ export interface ScheduledKafkaConsumerProps {
   readonly maxMessages?: number
   /** Where a partition with no stored offset starts (env `START_POSITION`). @default - the function's, 'earliest' */
   readonly startPosition?: Config['startPosition']
+  /** With `startPosition: 'timestamp'`: the ISO-8601 time partitions start from (env `START_TIMESTAMP`). @default - none */
+  readonly startTimestamp?: string
   /** Env `LOG_LEVEL`. @default - the function's, 'INFO' */
   readonly logLevel?: Config['logLevel']
   /**
@@ -227,6 +229,7 @@ export function resolveProps(props: ScheduledKafkaConsumerProps): ResolvedProps 
   checkSetting('kafkaGroupId', props.kafkaGroupId, settings.kafkaGroupId)
   checkSetting('tableName', props.tableName, settings.dynamodbTable)
   checkSetting('startPosition', props.startPosition, settings.startPosition)
+  checkSetting('startTimestamp', props.startTimestamp, settings.startTimestamp)
   checkSetting('logLevel', props.logLevel, settings.logLevel)
   checkSetting('kafkaSecurityProtocol', props.kafkaSecurityProtocol, settings.kafkaSecurityProtocol)
   checkSetting('kafkaSaslMechanism', props.kafkaSaslMechanism, settings.kafkaSaslMechanism)

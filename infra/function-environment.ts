@@ -47,6 +47,7 @@ export const FUNCTION_ENVIRONMENT: readonly EnvironmentEntry[] = [
   { prop: 'table', key: settings.dynamodbTable.key, value: (c) => c.table.tableName },
   { prop: 'maxMessages', key: settings.maxMessages.key, value: (c) => text(c.props.maxMessages) },
   { prop: 'startPosition', key: settings.startPosition.key, value: (c) => c.props.startPosition },
+  { prop: 'startTimestamp', key: settings.startTimestamp.key, value: (c) => c.props.startTimestamp },
   { prop: 'logLevel', key: settings.logLevel.key, value: (c) => c.props.logLevel },
   {
     prop: 'messageDeadLetterQueue',

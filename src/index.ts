@@ -18,7 +18,9 @@ export {
   OffsetConflictError,
   OffsetOutOfRangeError,
   ProcessingTimeoutError,
+  StoredOffsetMismatchError,
 } from './cycle/errors.ts'
+export type { OffsetMismatch } from './cycle/types.ts'
 
 export type { DeadLetterReason } from './dead-letters/dead-letter.ts'
 export { DeadLetterTooLargeError, DeadLetterWriteError } from './dead-letters/errors.ts'

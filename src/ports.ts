@@ -63,11 +63,30 @@ export interface FetchedPartition {
   readonly unavailable?: string
 }
 
+/** A topic's partition numbers (0 to n - 1), and the topic's identity. */
+export interface TopicPartitions extends ReadonlyArray<number> {
+  /**
+   * Kafka's id of the topic (a UUID, in Metadata v10 and later): a topic deleted and created
+   * again under the same name gets a new one. Undefined when the cluster gives no ids.
+   */
+  readonly topicId?: string
+}
+
+/** Offsets found for a point in time, by partition; like the watermarks, without the partitions that have no leader. */
+export interface TopicOffsets extends ReadonlyMap<number, number> {
+  readonly unavailable?: ReadonlyMap<number, string>
+}
+
 /** The Kafka side: read-only, no consumer group. */
 export interface KafkaSource {
-  /** The partition numbers of the topic. Throws `TopicNotFoundError` when it does not exist. */
-  partitions(topic: string): Promise<number[]>
+  /** The partition numbers of the topic, and its id. Throws `TopicNotFoundError` when it does not exist. */
+  partitions(topic: string): Promise<TopicPartitions>
   watermarks(topic: string, partitions: readonly number[]): Promise<TopicWatermarks>
+  /**
+   * Each partition's first offset whose timestamp is at or after `timestampMs` (ListOffsets by
+   * time), or its end when there is none.
+   */
+  offsetsAtTime(topic: string, partitions: readonly number[], timestampMs: number): Promise<TopicOffsets>
   /**
    * One fetch round: every requested partition, from each one's leader, in parallel. A
    * partition without a leader comes back `unavailable`; one whose leader failed while others
@@ -82,6 +101,41 @@ export interface StoredOffset {
   readonly offset: number
   /** ISO-8601 time of the last save, when the item has one (items of the Python design do not). */
   readonly updatedAt?: string
+  /** The id of the topic the offset was saved for; absent on items saved before ids were kept (the Python design's). */
+  readonly topicId?: string
+  /** A run found that this offset does not fit its partition's log: the item says so until `lkc reset` rewrites it. */
+  readonly mismatch?: RecordedMismatch
+}
+
+/** Why a stored offset does not fit its partition's log, as the run that found it recorded it. */
+export interface RecordedMismatch {
+  /** `topic-id`: it was saved for another topic of the same name; `beyond-end`: it is past the log's end. */
+  readonly reason: 'topic-id' | 'beyond-end'
+  /** When it was found (ISO-8601). */
+  readonly foundAt: string
+  /** The partition's log end offset then. */
+  readonly logEndOffset: number
+  /** The topic's id then, when the cluster gives ids. */
+  readonly topicId?: string
+}
+
+/**
+ * The consumer's start, recorded by its first run before any offset is saved. It tells a
+ * partition that has no offset yet because its first run has not saved it (another shard's
+ * first run wrote the record) from one added to the topic since (which starts at its first
+ * message, so nothing in it is missed).
+ */
+export interface ConsumerStart {
+  /** How many partitions the topic had at the consumer's first run. */
+  readonly partitionCount: number
+  /** ISO-8601. */
+  readonly startedAt?: string
+}
+
+/** Every partition's stored offset, and the consumer's start record once its first run has begun. */
+export interface StoredOffsets extends ReadonlyMap<number, StoredOffset> {
+  /** Absent before the first run, and in tables written only by the Python design (or before the record existed). */
+  readonly start?: ConsumerStart
 }
 
 export interface OffsetWrite {
@@ -89,22 +143,39 @@ export interface OffsetWrite {
   readonly offset: number
   /** The offset read at the start of the run (or last saved by it); `undefined` when there was none. */
   readonly expected: number | undefined
+  /** The topic's id, stored beside the offset (an item without one is stamped by its next save). */
+  readonly topicId?: string
 }
 
 export type OffsetWriteResult =
   | { readonly partition: number; readonly status: 'saved' }
   /** Someone else changed the stored offset since it was read: nothing was overwritten. */
   | { readonly partition: number; readonly status: 'conflict'; readonly current: number | undefined }
+  /** Not written, as far as is known: DynamoDB failed or did not answer in time; `error` says why. */
+  | { readonly partition: number; readonly status: 'failed'; readonly error: unknown }
 
 /** The offsets table (the seed's schema), one item per partition under one `consumer_id`. */
 export interface OffsetStore {
-  /** Every partition's stored offset, in one read. */
-  read(): Promise<Map<number, StoredOffset>>
+  /** Every partition's stored offset, and the consumer's start record, in one read. */
+  read(): Promise<StoredOffsets>
   /**
-   * Conditional writes: an item changes only if it still holds `expected`. `endBy` (clock
-   * time, ms): a write still unanswered then is given up, and fails; none starts after it.
+   * Conditional writes: an item changes only if it still holds `expected`. Each write stands on
+   * its own: one that fails comes back `failed` beside the others' results, so the caller knows
+   * which partitions were saved even when some were not. `endBy` (clock time, ms): a write still
+   * unanswered then is given up, and fails; none starts after it.
    */
   save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]>
+  /** Records the consumer's start, unless one is recorded already (another shard's first run). */
+  recordStart(start: ConsumerStart): Promise<void>
+  /**
+   * Marks a partition's stored offset as not fitting its log, keeping the offset as it is:
+   * conditional on the item still holding `stored.offset`. `lkc reset` clears the mark.
+   */
+  recordMismatch(
+    partition: number,
+    stored: StoredOffset,
+    mismatch: RecordedMismatch,
+  ): Promise<Exclude<OffsetWriteResult, { status: 'failed' }>>
 }
 
 /** What taking the lease found. Times are milliseconds since the epoch. */

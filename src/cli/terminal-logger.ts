@@ -78,11 +78,21 @@ function formatSummary(attributes: LogAttributes, color: boolean): string {
   ]
   for (const partition of partitions) {
     const done = partition.count + (partition.deadLettered ?? 0) + (partition.filtered ?? 0)
-    if (done === 0 && partition.lag === 0 && !partition.failure) continue
+    const { mismatch, unavailable } = partition
+    if (done === 0 && partition.lag === 0 && !partition.failure && !mismatch && unavailable === undefined)
+      continue
     const range = done > 0 ? `${partition.fromOffset}..${partition.toOffset}` : 'nothing new'
     const failure = partition.failure
       ? paint(31, `  stopped before offset ${partition.failure.offset}: ${partition.failure.reason}`, color)
-      : ''
+      : mismatch
+        ? paint(
+            31,
+            `  STOPPED: its stored offset ${mismatch.storedOffset} does not fit the log (${mismatch.logStartOffset} to ${mismatch.logEndOffset}); not consumed until lkc reset`,
+            color,
+          )
+        : unavailable !== undefined
+          ? paint(33, `  left out: ${unavailable}`, color)
+          : ''
     const letters =
       (partition.deadLettered ? `, ${partition.deadLettered} dead-lettered` : '') +
       (partition.filtered ? `, ${partition.filtered} filtered out` : '')

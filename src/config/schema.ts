@@ -155,10 +155,20 @@ export const settings = {
   startPosition: setting({
     key: 'START_POSITION',
     description:
-      "Where the partitions start on the consumer's first run (no offset stored yet): their first retained message, or only new ones. A partition added to the topic later always starts at its first message, so nothing in it is missed.",
+      "Where a partition starts when this consumer has never consumed it (no offset stored yet): its first retained message, its end (only messages produced from then on), or its first message at or after START_TIMESTAMP (as the Lambda Kafka trigger's AT_TIMESTAMP). A `latest` or `timestamp` start is saved at once. Decided per partition, so every shard's first run, and a first run that could save only some partitions, honour it; a partition added to the topic after the consumer's first run always starts at its first message, so nothing in it is missed.",
     defaultValue: 'earliest',
-    expected: 'one of: earliest, latest',
-    schema: z.enum(['earliest', 'latest']),
+    expected: 'one of: earliest, latest, timestamp',
+    schema: z.enum(['earliest', 'latest', 'timestamp']),
+  }),
+  startTimestamp: setting({
+    key: 'START_TIMESTAMP',
+    description:
+      'With START_POSITION=timestamp (and only then): the time partitions start from, each at its first message whose timestamp is at or after it (found by ListOffsets on time; the end of a partition with none). Not in the future.',
+    expected: 'an ISO-8601 time with its zone, e.g. "2026-11-26T08:00:00Z"',
+    schema: z.string().check(
+      z.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/),
+      z.refine((text) => Number.isFinite(Date.parse(text))),
+    ),
   }),
   timeoutMarginMs: setting({
     key: 'TIMEOUT_MARGIN_MS',
@@ -472,6 +482,14 @@ export type Config = {
   >
 }
 
+/** START_POSITION as the run takes it: START_TIMESTAMP's time with `timestamp`. */
+export function startPositionOf(
+  config: Pick<Config, 'startPosition' | 'startTimestamp'>,
+): 'earliest' | 'latest' | { readonly timestampMs: number } {
+  if (config.startPosition !== 'timestamp') return config.startPosition
+  return { timestampMs: Date.parse(config.startTimestamp ?? '') }
+}
+
 /** `consumer_id` as the seed defines it: `{group_id}_{topic}`. */
 export function consumerIdOf(config: Pick<Config, 'kafkaGroupId' | 'kafkaTopic'>): string {
   return `${config.kafkaGroupId}_${config.kafkaTopic}`
@@ -510,6 +528,7 @@ export function loadConfig(env: Environment): Config {
   const failed = new Set(problems.map((problem) => problem.key))
   problems.push(...securityProblems(config as Partial<Config>, env, failed))
   problems.push(...formatProblems(config as Partial<Config>, env, failed))
+  problems.push(...startProblems(config as Partial<Config>, failed))
   const shardCount = config.shardCount
   const shardIndex = config.shardIndex
   if (typeof shardCount === 'number' && typeof shardIndex === 'number' && shardIndex >= shardCount) {
@@ -521,6 +540,42 @@ export function loadConfig(env: Environment): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config as Config
+}
+
+/** START_TIMESTAMP goes with START_POSITION=timestamp, both ways, and is not in the future. */
+function startProblems(config: Partial<Config>, failed: ReadonlySet<string>): ConfigProblem[] {
+  const key = settings.startTimestamp.key
+  if (failed.has(settings.startPosition.key) || failed.has(key)) return []
+  const { startPosition, startTimestamp } = config
+  if (startPosition === 'timestamp' && startTimestamp === undefined) {
+    return [
+      {
+        key,
+        value: undefined,
+        expected: `${settings.startTimestamp.expected}: START_POSITION=timestamp starts there`,
+      },
+    ]
+  }
+  if (startPosition !== 'timestamp' && startTimestamp !== undefined) {
+    return [
+      {
+        key,
+        value: startTimestamp,
+        expected: `unset, as START_POSITION is ${startPosition}: set START_POSITION=timestamp to start at this time, or unset START_TIMESTAMP`,
+      },
+    ]
+  }
+  if (startTimestamp !== undefined && Date.parse(startTimestamp) > Date.now()) {
+    return [
+      {
+        key,
+        value: startTimestamp,
+        expected:
+          'a time that has passed: use START_POSITION=latest to start with the messages produced from now on',
+      },
+    ]
+  }
+  return []
 }
 
 const knownKeys = new Set<string>(Object.values(settings).map((spec) => spec.key))

@@ -8,7 +8,7 @@
  * partition stops and is never written again by this run.
  */
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
-import type { Logger, OffsetStore, OffsetWrite } from '../ports.ts'
+import type { Logger, OffsetStore, OffsetWrite, OffsetWriteResult } from '../ports.ts'
 import type { PartitionState } from './partition-state.ts'
 import type { CheckpointPolicy } from './types.ts'
 
@@ -29,6 +29,8 @@ export class Checkpoints {
   /** CycleOptions.saveBy: no save retry runs past it. */
   readonly #saveBy: number | undefined
   #states: readonly PartitionState[] = []
+  /** The topic's id, stamped on every item written. */
+  #topicId: string | undefined
   #sinceCheckpoint = 0
   #lastCheckpointAt: number
   /** The checkpoint being written in the background, if one is. */
@@ -54,9 +56,10 @@ export class Checkpoints {
     this.#lastCheckpointAt = deps.clock()
   }
 
-  /** The partitions whose offsets are saved (set again when the run reads the offsets again). */
-  track(states: readonly PartitionState[]): void {
+  /** The partitions whose offsets are saved (set again when the run reads the offsets again), and the topic's id. */
+  track(states: readonly PartitionState[], topicId?: string): void {
     this.#states = states
+    this.#topicId = topicId
   }
 
   /**
@@ -128,21 +131,73 @@ export class Checkpoints {
     }
   }
 
-  /** Conditional writes for every partition that moved; true when something was written. */
+  /**
+   * Conditional writes for every partition that moved; true when something was written. Each
+   * write's result is taken as it comes, even when others failed: a partition saved while another
+   * could not be is known to be saved, so the next save expects its new value (not a conflict).
+   * Only the writes that failed are tried again. Throws the first failure once retries are over.
+   */
   async #save(): Promise<boolean> {
-    const writes: OffsetWrite[] = []
+    let pending: OffsetWrite[] = []
+    const topicId = this.#topicId
     for (const state of this.#states) {
-      if (state.conflicted) continue
+      // A stored offset that does not fit its log is the operator's to move (`lkc reset`), never a run's.
+      if (state.conflicted || state.mismatch !== undefined) continue
       const last = state.position - 1
       const moved =
         state.stored === undefined ? state.position > state.fromOffset || state.mustSave : last > state.stored
-      if (moved) writes.push({ partition: state.partition, offset: last, expected: state.stored })
+      if (moved) {
+        pending.push({
+          partition: state.partition,
+          offset: last,
+          expected: state.stored,
+          ...(topicId !== undefined && { topicId }),
+        })
+      }
     }
-    if (writes.length === 0) return false
-    const results = await this.#withRetries((endBy) => this.#deps.offsets.save(writes, endBy))
-    for (const [index, result] of results.entries()) {
-      const write = writes[index]!
+    if (pending.length === 0) return false
+    const saveBy = this.#saveBy
+    for (let attempt = 0; ; attempt++) {
+      // The first attempt is always made (the store bounds it); retries end by `saveBy`.
+      const failed = await this.#write(pending, attempt === 0 ? undefined : saveBy)
+      if (failed.length === 0) return true
+      const error = failed[0]!.error
+      const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
+      if (!isRetriable(error) || delayMs === undefined) throw error
+      // TIMEOUT_MARGIN_MS: a retry that would start after `saveBy` is not made.
+      if (saveBy !== undefined && this.#deps.clock() + delayMs >= saveBy) throw error
+      this.#deps.logger.warn('Could not save the offsets; trying again', {
+        topic: this.#topic,
+        partitions: failed.map((result) => result.partition),
+        retryInMs: delayMs,
+        error: messageOf(error),
+      })
+      await this.#deps.sleep(delayMs)
+      const again = new Set(failed.map((result) => result.partition))
+      pending = pending.filter((write) => again.has(write.partition))
+    }
+  }
+
+  /** One attempt at `writes`: what was saved or conflicted is applied to the states; returns what failed. */
+  async #write(
+    writes: readonly OffsetWrite[],
+    endBy: number | undefined,
+  ): Promise<Array<{ partition: number; error: unknown }>> {
+    let results: OffsetWriteResult[]
+    try {
+      results = await this.#deps.offsets.save(writes, endBy)
+    } catch (error) {
+      // A store that fails the save as a whole: nothing is known to be saved.
+      results = writes.map((write) => ({ partition: write.partition, status: 'failed', error }))
+    }
+    const failed: Array<{ partition: number; error: unknown }> = []
+    for (const result of results) {
+      const write = writes.find((candidate) => candidate.partition === result.partition)!
       const state = this.#states.find((candidate) => candidate.partition === result.partition)!
+      if (result.status === 'failed') {
+        failed.push({ partition: result.partition, error: result.error })
+        continue
+      }
       // A conflict with exactly the value written is this run's own write, from an attempt that failed late.
       if (result.status === 'saved' || result.current === write.offset) {
         state.stored = write.offset
@@ -161,28 +216,7 @@ export class Checkpoints {
         wanted: write.offset,
       })
     }
-    return true
-  }
-
-  /** `save` is given the time its attempt must end by: none for the first, `saveBy` for retries. */
-  async #withRetries<T>(save: (endBy: number | undefined) => Promise<T>): Promise<T> {
-    const saveBy = this.#saveBy
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await save(attempt === 0 ? undefined : saveBy)
-      } catch (error) {
-        const delayMs = SAVE_RETRY_DELAYS_MS[attempt]
-        if (!isRetriable(error) || delayMs === undefined) throw error
-        // TIMEOUT_MARGIN_MS: a retry that would start after `saveBy` is not made.
-        if (saveBy !== undefined && this.#deps.clock() + delayMs >= saveBy) throw error
-        this.#deps.logger.warn('Could not save the offsets; trying again', {
-          topic: this.#topic,
-          retryInMs: delayMs,
-          error: messageOf(error),
-        })
-        await this.#deps.sleep(delayMs)
-      }
-    }
+    return failed
   }
 }
 

@@ -1,5 +1,5 @@
 import { LambdaKafkaConsumerError } from '../errors.ts'
-import type { CycleSummary } from './types.ts'
+import type { CycleSummary, OffsetMismatch } from './types.ts'
 
 /**
  * Messages failed: each could be neither processed nor dead-lettered, so its partition
@@ -64,6 +64,70 @@ export class OffsetOutOfRangeError extends LambdaKafkaConsumerError {
   }
 }
 
+/** Why a stored offset does not fit its log, in words an operator can act on. */
+export function mismatchCause(mismatch: OffsetMismatch): string {
+  const idNow = mismatch.topicId ?? 'another'
+  let cause: string
+  if (mismatch.reason === 'beyond-end') {
+    cause =
+      'it is past the end of the log: the topic was deleted and created again (or moved to another cluster), ' +
+      'or an unclean leader election truncated its log'
+  } else if (mismatch.storedTopicId !== undefined) {
+    cause =
+      `it was saved for topic id ${mismatch.storedTopicId}, and the topic's id is now ${idNow}: ` +
+      'the topic was deleted and created again'
+  } else {
+    cause =
+      `it was saved before topic ids were stored, beside offsets saved for another topic id than today's (${idNow}): ` +
+      'the topic was deleted and created again'
+  }
+  return mismatch.foundAt === undefined
+    ? cause
+    : `${cause} (found at ${mismatch.foundAt}, and recorded in its item)`
+}
+
+/** What the operator does about it. */
+export function mismatchFix(partition?: number): string {
+  const only = partition === undefined ? '' : ` --partition ${partition}`
+  return (
+    `decide where it starts: \`lkc reset --to earliest${only}\` processes every message its log holds now (after a ` +
+    `re-creation: the whole new topic), \`--to latest\` skips them; until then it is not consumed and every run fails, ` +
+    'so nothing is skipped without a decision'
+  )
+}
+
+/**
+ * Partitions whose stored offset does not fit their log (a re-created topic, a truncated log):
+ * they were not consumed, and stay so until an operator decides where they start. Consuming
+ * from the stored offset would skip what the log now holds below it; from the log's start would
+ * process again what the offset already covered. Neither is the run's to choose.
+ */
+export class StoredOffsetMismatchError extends LambdaKafkaConsumerError {
+  readonly topic: string
+  readonly mismatches: CycleSummary['mismatches']
+
+  constructor(summary: Pick<CycleSummary, 'topic' | 'mismatches'>) {
+    const list = summary.mismatches
+      .map(
+        (mismatch) =>
+          `partition ${mismatch.partition}: stored offset ${mismatch.storedOffset}, log ${mismatch.logStartOffset} to ` +
+          `${mismatch.logEndOffset} (its end offset); ${mismatchCause(mismatch)}`,
+      )
+      .join('; ')
+    super(
+      `${summary.mismatches.length} partition(s) of ${summary.topic} were not consumed: their stored offsets do not ` +
+        `fit the log, and resuming from them would skip what the log now holds below them. ${list}. Nothing was ` +
+        'skipped: these partitions stay stopped, and every run fails, until you decide where they start: ' +
+        '`lkc reset --to earliest` processes each from its first message (after a re-creation: the whole new ' +
+        'topic), `--to latest` skips what it holds now (`--partition P` for one). The other partitions were ' +
+        'consumed as usual. See the runbook, "A re-created topic".',
+      { retriable: false },
+    )
+    this.topic = summary.topic
+    this.mismatches = summary.mismatches
+  }
+}
+
 /**
  * A processor call (one message, or one batch) that had not settled within
  * PROCESSING_TIMEOUT_MS. It counts as a failed attempt: the message is tried again, then
@@ -95,11 +159,13 @@ export class ProcessingTimeoutError extends LambdaKafkaConsumerError {
 }
 
 /**
- * The error an invocation ends with, if any: Kafka or the final save failing, failed messages,
- * or offset conflicts. A run that found the lease held ends without one.
+ * The error an invocation ends with, if any: Kafka or the final save failing, stored offsets
+ * that do not fit their log, failed messages, or offset conflicts. A run that found the lease
+ * held ends without one.
  */
 export function failureOf(summary: CycleSummary): unknown {
   if (summary.error !== undefined) return summary.error
+  if (summary.mismatches.length > 0) return new StoredOffsetMismatchError(summary)
   if (summary.failures.length > 0) return new MessagesFailedError(summary)
   if (summary.conflicts.length > 0) return new OffsetConflictError(summary)
   return undefined

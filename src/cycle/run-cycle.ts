@@ -25,12 +25,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import { messageOf } from '../errors.ts'
-import type { FetchedPartition, FetchRequest, Metrics } from '../ports.ts'
+import type { FetchedPartition, FetchRequest, Metrics, StoredOffsets, TopicPartitions } from '../ports.ts'
 import { Checkpoints, isRetriable } from './checkpoints.ts'
 import { DEFAULT_PROCESSING_POLICY, deliverRecords, type Outcome } from './deliver-records.ts'
 import { LeaseKeeper } from './lease-keeper.ts'
 import { type Batch, PartitionFeed } from './partition-feed.ts'
 import {
+  HeldReport,
   initialState,
   leaveOut,
   type PartitionState,
@@ -38,6 +39,7 @@ import {
   resolveOutOfRange,
   unavailableState,
 } from './partition-state.ts'
+import { readStarts } from './read-starts.ts'
 import { ownedPartitions } from './shards.ts'
 import type { CycleDependencies, CycleOptions, CycleSummary, StopReason } from './types.ts'
 
@@ -63,7 +65,13 @@ const KAFKA_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000]
 
 export async function runCycle(deps: CycleDependencies, options: CycleOptions): Promise<CycleSummary> {
   const run = new CycleRun(deps, options)
-  // The topic first: when it does not exist, the run fails before writing anything, lease included.
+  // The offsets Query goes out beside the Metadata request: a warm run with nothing new waits on
+  // one DynamoDB round trip in parallel with the two Kafka ones (Metadata, then ListOffsets).
+  const readAt = (deps.clock ?? Date.now)()
+  const stored = deps.offsets.read()
+  // When the topic lookup fails first, that is the error reported; this one is not left unhandled.
+  stored.catch(() => {})
+  // When the topic does not exist, the run fails before writing anything, lease included.
   const topicPartitions = await deps.source.partitions(options.topic)
   const partitions = ownedPartitions(topicPartitions, options.shard)
   if (partitions.length === 0) {
@@ -78,19 +86,32 @@ export async function runCycle(deps: CycleDependencies, options: CycleOptions): 
   }
   // Reads first: with nothing new (most runs of a scheduled consumer), the run ends here,
   // having written nothing, lease included.
-  const readAt = (deps.clock ?? Date.now)()
-  await run.readOffsets(partitions)
-  if (!run.hasWork()) return run.summary()
-  const lease = await run.takeLease()
-  if (lease === 'held') return run.summary()
+  await run.readOffsets(topicPartitions, partitions, stored)
+  if (!run.hasWork()) {
+    run.reportStart()
+    return run.summary()
+  }
+  const lease = await run.takeLease().catch((error: unknown) => {
+    run.reportStart()
+    throw error
+  })
+  if (lease === 'held') {
+    run.reportStart()
+    return run.summary()
+  }
   try {
-    // A run that ended after the read above may have saved offsets since: read them again.
+    // A run that ended after the read above may have saved offsets since: read them again
+    // (what the first read found is then not told: only what this one finds).
     if (lease?.previousWriteAt !== undefined && lease.previousWriteAt >= readAt)
-      await run.readOffsets(partitions)
+      await run.readOffsets(topicPartitions, partitions)
+    run.reportStart()
+    await run.recordStart(topicPartitions.length)
+    await run.recordMismatches()
     await run.consume()
     await run.saveOffsets()
     return run.summary()
   } finally {
+    run.reportStart()
     await lease?.release()
   }
 }
@@ -122,6 +143,10 @@ class CycleRun {
   #waiting: Array<() => void> = []
   /** The last fetch asked for; one abandoned at the deadline is settled before the save. */
   #inFlight: Promise<unknown> | undefined
+  /** The offsets as last read, with the consumer's start record. */
+  #stored: StoredOffsets | undefined
+  /** What the last read's start decisions said, until `reportStart` tells it. */
+  #startReport: { readonly report: HeldReport; readonly leftOut: ReadonlySet<number> } | undefined
 
   constructor(deps: CycleDependencies, options: CycleOptions) {
     this.#deps = deps
@@ -133,7 +158,6 @@ class CycleRun {
     this.#concurrency = Math.max(1, options.partitionConcurrency ?? Number.POSITIVE_INFINITY)
     this.#stateContext = {
       topic: options.topic,
-      startPosition: options.startPosition,
       outOfRangePolicy: options.offsetOutOfRange ?? 'earliest',
       logger: deps.logger,
       metrics: this.#metrics,
@@ -178,23 +202,95 @@ class CycleRun {
     return keeper
   }
 
-  /** 1. The stored offsets, and where each partition starts. */
-  async readOffsets(partitions: readonly number[]): Promise<void> {
-    const { source, offsets } = this.#deps
-    const [stored, watermarks] = await Promise.all([
-      offsets.read(),
-      source.watermarks(this.#options.topic, partitions),
-    ])
-    // With offsets already stored, a partition without one was added to the topic since (see decideStart).
-    const firstRun = stored.size === 0
+  /**
+   * 1. The stored offsets, and where each partition starts (read-starts.ts). What the decisions
+   * say (warnings, metrics) is held until `reportStart`, so that a second read tells it once.
+   */
+  async readOffsets(
+    topicPartitions: TopicPartitions,
+    partitions: readonly number[],
+    stored: Promise<StoredOffsets> = this.#deps.offsets.read(),
+  ): Promise<void> {
+    const read = await readStarts(
+      this.#deps.source,
+      stored,
+      this.#options.topic,
+      topicPartitions,
+      partitions,
+      this.#options.startPosition,
+    )
+    const report = new HeldReport()
+    const context: PartitionStateContext = {
+      ...this.#stateContext,
+      logger: report,
+      metrics: report,
+      leftOut: new Set(),
+    }
     this.#states = partitions.map((partition) => {
-      const offset = stored.get(partition)?.offset
-      const unavailable = watermarks.unavailable?.get(partition)
-      if (unavailable !== undefined)
-        return unavailableState(partition, offset, unavailable, this.#stateContext)
-      return initialState(partition, offset, watermarks.get(partition), firstRun, this.#stateContext)
+      const start = read.starts.get(partition)!
+      if (start.kind === 'unavailable')
+        return unavailableState(partition, read.stored.get(partition)?.offset, start.reason, context)
+      return initialState(partition, start.inputs, context)
     })
-    this.#checkpoints.track(this.#states)
+    this.#stored = read.stored
+    this.#startReport = { report, leftOut: context.leftOut }
+    this.#checkpoints.track(this.#states, topicPartitions.topicId)
+  }
+
+  /**
+   * On the consumer's first run, before any offset is saved: the start record, which tells the
+   * later runs (every shard's) a partition not saved yet from one added to the topic since.
+   */
+  async recordStart(partitionCount: number): Promise<void> {
+    const stored = this.#stored
+    if (stored === undefined || stored.start !== undefined || stored.size > 0) return
+    await this.#deps.offsets.recordStart({
+      partitionCount,
+      startedAt: new Date(this.#clock()).toISOString(),
+    })
+  }
+
+  /**
+   * Stored offsets found not to fit their log are marked so in their items: the later runs stop
+   * those partitions too, even once the log has grown past the offset. A mark that could not be
+   * written is only logged: this run fails on the mismatch anyway, and the next one finds it again.
+   */
+  async recordMismatches(): Promise<void> {
+    const found = this.#states.filter((state) => state.recordMismatch === true && state.item !== undefined)
+    if (found.length === 0) return
+    const foundAt = new Date(this.#clock()).toISOString()
+    await Promise.all(
+      found.map(async (state) => {
+        const mismatch = state.mismatch!
+        try {
+          await this.#deps.offsets.recordMismatch(state.partition, state.item!, {
+            reason: mismatch.reason,
+            foundAt,
+            logEndOffset: mismatch.logEndOffset,
+            ...(mismatch.topicId !== undefined && { topicId: mismatch.topicId }),
+          })
+          state.recordMismatch = false
+        } catch (error) {
+          this.#deps.logger.warn(
+            'Could not record the mismatch in the offsets table; the next run finds it again',
+            {
+              topic: this.#options.topic,
+              partition: state.partition,
+              error: messageOf(error),
+            },
+          )
+        }
+      }),
+    )
+  }
+
+  /** Tells what the last read's start decisions found, once. */
+  reportStart(): void {
+    const held = this.#startReport
+    if (held === undefined) return
+    this.#startReport = undefined
+    held.report.tell(this.#deps.logger, this.#metrics)
+    for (const partition of held.leftOut) this.#stateContext.leftOut.add(partition)
   }
 
   #reportProgress(): void {
@@ -206,9 +302,14 @@ class CycleRun {
     progress({ done, remaining: Math.min(lag, Math.max(0, this.#options.maxMessages - done)) })
   }
 
-  /** Something to consume or to save: a partition behind its end, or a start to remember. */
+  /** Something to consume or to save: a partition behind its end, a start to remember, or a mismatch to record. */
   hasWork(): boolean {
-    return this.#states.some((state) => (!state.halted && state.position < state.endOffset) || state.mustSave)
+    return this.#states.some(
+      (state) =>
+        (!state.halted && state.position < state.endOffset) ||
+        state.mustSave ||
+        state.recordMismatch === true,
+    )
   }
 
   /**
@@ -340,6 +441,7 @@ class CycleRun {
         lag: Math.max(0, state.endOffset - state.position),
         ...(state.failure && { failure: { offset: state.failure.offset, reason: state.failure.reason } }),
         ...(state.unavailable !== undefined && { unavailable: state.unavailable }),
+        ...(state.mismatch !== undefined && { mismatch: state.mismatch }),
       })),
       count: this.#count,
       deadLettered: this.#deadLettered,
@@ -348,6 +450,9 @@ class CycleRun {
       // In partition order: each partition stops at its first failure, so it has one at most.
       failures: this.#states.flatMap((state) => (state.failure === undefined ? [] : [state.failure])),
       conflicts: checkpoints.conflicts,
+      mismatches: this.#states.flatMap((state) =>
+        state.mismatch === undefined ? [] : [{ partition: state.partition, ...state.mismatch }],
+      ),
       offsetsWritten: checkpoints.written,
       checkpoints: checkpoints.count,
       durationMs: this.#clock() - this.#startedAt,

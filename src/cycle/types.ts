@@ -13,7 +13,36 @@ import type { Shard } from './shards.ts'
 
 export type { PartitionFailure, ProcessingPolicy } from './deliver-records.ts'
 
-export type StartPosition = 'earliest' | 'latest'
+/**
+ * Where a partition this consumer has never consumed starts (START_POSITION): its first
+ * retained message, its end, or its first message at or after a time (START_TIMESTAMP, as the
+ * Lambda Kafka trigger's AT_TIMESTAMP).
+ */
+export type StartPosition = 'earliest' | 'latest' | { readonly timestampMs: number }
+
+/**
+ * A stored offset that does not fit its partition's log, so the partition is not consumed (and
+ * the invocation fails) until an operator decides where it starts (`lkc reset`): consuming from it
+ * would skip the messages the log now holds below it.
+ */
+export interface OffsetMismatch {
+  /**
+   * `topic-id`: saved for another topic of this name (the topic was deleted and re-created);
+   * `beyond-end`: past the end of the log (re-created, migrated, or truncated by an unclean
+   * leader election).
+   */
+  readonly reason: 'topic-id' | 'beyond-end'
+  readonly storedOffset: number
+  /** The log now, from its first offset to its end. */
+  readonly logStartOffset: number
+  readonly logEndOffset: number
+  /** The topic's id now, when the cluster gives ids. */
+  readonly topicId?: string
+  /** The id of the topic the offset was saved for, when the item has one. */
+  readonly storedTopicId?: string
+  /** When an earlier run found it and recorded it in the item (ISO-8601); absent when this run found it. */
+  readonly foundAt?: string
+}
 /** Where a partition resumes when its next offset is no longer in the log (deleted by retention). */
 export type OutOfRangePolicy = 'earliest' | 'latest' | 'fail'
 
@@ -100,6 +129,8 @@ export interface PartitionSummary {
   readonly failure?: { readonly offset: number; readonly reason: string }
   /** Left out of this run, and why: no leader, or its leader did not answer (its lag is then unknown). */
   readonly unavailable?: string
+  /** Not consumed: its stored offset does not fit the log (the lag is then the whole log). */
+  readonly mismatch?: OffsetMismatch
 }
 
 export type StopReason =
@@ -127,6 +158,8 @@ export interface CycleSummary {
   readonly stopReason: StopReason
   readonly failures: readonly PartitionFailure[]
   readonly conflicts: ReadonlyArray<{ readonly partition: number; readonly current: number | undefined }>
+  /** Partitions whose stored offset does not fit their log: not consumed, and the invocation fails. */
+  readonly mismatches: ReadonlyArray<OffsetMismatch & { readonly partition: number }>
   readonly offsetsWritten: number
   readonly checkpoints: number
   readonly durationMs: number

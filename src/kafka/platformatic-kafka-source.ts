@@ -20,10 +20,11 @@ import type {
   FetchRequest,
   KafkaSource,
   PartitionWatermarks,
+  TopicPartitions,
 } from '../ports.ts'
 import { ConnectionErrorRecorder, securityErrorOf } from './connection-errors.ts'
 import { baseClientOptions, type KafkaSecurity, PLAINTEXT_SECURITY } from './connection-options.ts'
-import { KafkaUnavailableError, PartitionsUnavailableError, TopicNotFoundError } from './errors.ts'
+import { KafkaUnavailableError, TopicNotFoundError } from './errors.ts'
 import type {
   DecodedFetchPartition,
   DecodedFetchResponse,
@@ -81,9 +82,11 @@ export class PlatformaticKafkaSource implements KafkaSource {
     this.#connectionErrors = new ConnectionErrorRecorder(this.#consumer)
   }
 
-  async partitions(topic: string): Promise<number[]> {
+  async partitions(topic: string): Promise<TopicPartitions> {
     const layout = await this.#layout(topic, true)
-    return layout.leaders.map((_, partition) => partition)
+    const partitions = layout.leaders.map((_, partition) => partition)
+    const topicId = topicIdOf(layout.id)
+    return topicId === undefined ? partitions : Object.assign(partitions, { topicId })
   }
 
   async watermarks(
@@ -100,23 +103,21 @@ export class PlatformaticKafkaSource implements KafkaSource {
 
   /**
    * Each partition's first offset with a timestamp at or after `timestampMs` (its end when none).
-   * Throws PartitionsUnavailableError when some partition has no leader: a reset needs them all.
+   * A partition without a leader is left out and listed in `unavailable`, as for the watermarks.
    */
   async offsetsAtTime(
     topic: string,
     partitions: readonly number[],
     timestampMs: number,
-  ): Promise<Map<number, number>> {
+  ): Promise<Map<number, number> & { readonly unavailable: ReadonlyMap<number, string> }> {
     const { offsets, unavailable } = await this.#listOffsets(topic, partitions, [BigInt(timestampMs), LATEST])
-    if (unavailable.size > 0) {
-      throw new PartitionsUnavailableError(topic, unavailable, 'look up the offsets at that time')
-    }
-    return new Map(
-      [...offsets].map(([partition, [atTime = -1n, end = 0n]]) => [
+    const atTime = new Map(
+      [...offsets].map(([partition, [found = -1n, end = 0n]]) => [
         partition,
-        atTime < 0n ? Number(end) : Number(atTime),
+        found < 0n ? Number(end) : Number(found),
       ]),
     )
+    return Object.assign(atTime, { unavailable })
   }
 
   /**
@@ -396,6 +397,17 @@ export class PlatformaticKafkaSource implements KafkaSource {
       ) ?? new KafkaUnavailableError(operation, this.#options.bootstrapServers, detailOf(error), error)
     )
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const NO_ID = '00000000-0000-0000-0000-000000000000'
+
+/**
+ * A topic id worth storing: Kafka's UUID. Before Metadata v10 the client stands the topic's name
+ * in for it, and a cluster without ids sends the zero UUID: neither tells a re-created topic apart.
+ */
+function topicIdOf(id: string): string | undefined {
+  return UUID.test(id) && id !== NO_ID ? id : undefined
 }
 
 /** The client's error for a partition error code, for `securityErrorOf` to read (an unknown code: a plain Error). */

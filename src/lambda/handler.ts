@@ -19,6 +19,7 @@ import {
   describeConfig,
   type Environment,
   loadConfig,
+  startPositionOf,
   unknownKeys,
 } from '../config/schema.ts'
 import { securityWarnings } from '../config/security-rules.ts'
@@ -192,7 +193,7 @@ export function createHandler<Value = unknown, Key = string>(
           topic: config.kafkaTopic,
           consumerId: consumerIdOf(config),
           maxMessages: config.maxMessages,
-          startPosition: config.startPosition,
+          startPosition: startPositionOf(config),
           deadline: Date.now() + remainingMs - marginMs,
           saveBy: Date.now() + remainingMs - AFTER_SAVE_MS,
           offsetOutOfRange: config.offsetOutOfRangePolicy,

@@ -6,8 +6,9 @@
  *
  * CloudWatch bills every metric published as a custom metric ($0.30 a month each), so by default
  * only those that carry what AWS does not are published: the lag (`MaxOffsetLag`, every run) and
- * the events of lost or diverted data (`MessagesDeadLettered`, `OffsetOutOfRange`,
- * `OffsetsLostToRetention`, only when they happen, so billed only in those hours). The rest
+ * the events of lost, diverted or waiting data (`MessagesDeadLettered`, `OffsetOutOfRange`,
+ * `OffsetsLostToRetention`, `StoredOffsetMismatch`, `PartitionsWithoutLeader`, only when they
+ * happen, so billed only in those hours; the alarms read some of them). The rest
  * (processed and failed counts, duration, success, retries, lease skips) is in Lambda's free
  * metrics and the run summary line; `detailed` publishes it too.
  */
@@ -25,6 +26,8 @@ export const ESSENTIAL_METRICS: ReadonlySet<string> = new Set([
   'MessagesDeadLettered',
   'OffsetOutOfRange',
   'OffsetsLostToRetention',
+  'StoredOffsetMismatch',
+  'PartitionsWithoutLeader',
 ])
 
 export interface PowertoolsMetricsOptions {

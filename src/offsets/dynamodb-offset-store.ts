@@ -2,8 +2,15 @@
  * The offsets table, exactly the seed's schema (`kafka-consumer-offsets`):
  *   consumer_id (S, partition key) = `{group_id}_{topic}`, partition (N, sort key),
  *   offset (N, the last offset processed), topic (S), group_id (S).
- * One extra attribute, `updated_at` (ISO-8601), says when an offset was last saved; items of
- * the Python design, which lack it, are read unchanged.
+ * Extra attributes, which items of the Python design lack (they are read unchanged, and get
+ * them at their next save): `updated_at` (ISO-8601), when the offset was last saved;
+ * `topic_id` (S), the id of the topic it was saved for (Kafka's topic UUID: a re-created topic
+ * has another); `offset_mismatch` (M), set by a run that found the offset does not fit its log,
+ * until `lkc reset` rewrites the item.
+ *
+ * One more item per `consumer_id`, the consumer's start record, sits at a sort key no Kafka
+ * partition can have (2^31): written by the first run before any offset, it holds how many
+ * partitions the topic had then (`partition_count`). The run lease's items sit below 0.
  *
  * Reads are one strongly consistent Query; an item whose `topic` or `group_id` is another
  * consumer's (two consumers whose `consumer_id` collide) makes the read refuse to start.
@@ -19,7 +26,15 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb'
-import type { OffsetStore, OffsetWrite, OffsetWriteResult, StoredOffset } from '../ports.ts'
+import type {
+  ConsumerStart,
+  OffsetStore,
+  OffsetWrite,
+  OffsetWriteResult,
+  RecordedMismatch,
+  StoredOffset,
+  StoredOffsets,
+} from '../ports.ts'
 import { callDynamoDb, type DynamoDbCallBounds, READ_RETRY_DELAYS_MS } from './dynamodb-call.ts'
 import { ConsumerIdCollisionError, type ForeignItem, OffsetStoreError } from './errors.ts'
 
@@ -36,6 +51,10 @@ export interface DynamoDbTimeouts {
 
 /** Partition numbers below zero hold items that are not offsets (the run lease uses -1). */
 const FIRST_PARTITION = 0
+/** The start record's sort key: past the largest partition number Kafka allows (2^31 - 1). */
+export const START_RECORD_PARTITION = 2 ** 31
+
+type Item = Record<string, AttributeValue>
 
 export class DynamoDbOffsetStore implements OffsetStore {
   readonly #client: DynamoDBClient
@@ -54,8 +73,9 @@ export class DynamoDbOffsetStore implements OffsetStore {
     return this.#consumerId
   }
 
-  async read(): Promise<Map<number, StoredOffset>> {
+  async read(): Promise<StoredOffsets> {
     const offsets = new Map<number, StoredOffset>()
+    let start: ConsumerStart | undefined
     const foreign: ForeignItem[] = []
     let exclusiveStartKey: Record<string, AttributeValue> | undefined
     do {
@@ -80,6 +100,13 @@ export class DynamoDbOffsetStore implements OffsetStore {
       )
       for (const item of page.Items ?? []) {
         const partition = Number(item.partition?.N)
+        if (this.#isForeign(item)) {
+          foreign.push({ partition, topic: item.topic?.S, groupId: item.group_id?.S })
+        }
+        if (partition === START_RECORD_PARTITION) {
+          start = startOf(item)
+          continue
+        }
         const offset = Number(item.offset?.N)
         if (!Number.isInteger(partition) || !Number.isInteger(offset)) {
           throw new OffsetStoreError(
@@ -87,18 +114,14 @@ export class DynamoDbOffsetStore implements OffsetStore {
               "Fix or delete the item; offsets are numbers (the seed's schema).",
           )
         }
-        if (this.#isForeign(item)) {
-          foreign.push({ partition, topic: item.topic?.S, groupId: item.group_id?.S })
-        }
-        const updatedAt = item.updated_at?.S
-        offsets.set(partition, updatedAt === undefined ? { offset } : { offset, updatedAt })
+        offsets.set(partition, storedOffsetOf(item, offset))
       }
       exclusiveStartKey = page.LastEvaluatedKey
     } while (exclusiveStartKey !== undefined)
     if (foreign.length > 0) {
       throw new ConsumerIdCollisionError(this.#consumerId, this.#key.table, this.#key, foreign)
     }
-    return offsets
+    return start === undefined ? offsets : Object.assign(offsets, { start })
   }
 
   /**
@@ -116,11 +139,18 @@ export class DynamoDbOffsetStore implements OffsetStore {
 
   /**
    * One attempt per write, each cut at `endBy` at the latest: the run cycle retries a failed
-   * save itself, as long as the invocation's deadline allows.
+   * write itself, as long as the invocation's deadline allows. The writes are independent: one
+   * that fails is reported `failed` beside the others, which may well have been saved.
    */
   async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
     const updatedAt = new Date().toISOString()
-    return Promise.all(writes.map((write) => this.#saveOne(write, updatedAt, endBy)))
+    return Promise.all(
+      writes.map((write) =>
+        this.#saveOne(write, updatedAt, endBy).catch(
+          (error: unknown): OffsetWriteResult => ({ partition: write.partition, status: 'failed', error }),
+        ),
+      ),
+    )
   }
 
   async #saveOne(
@@ -136,7 +166,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
           this.#client.send(
             new PutItemCommand({
               TableName: this.#key.table,
-              Item: this.#item(write.partition, write.offset, updatedAt),
+              Item: this.#item(write.partition, write.offset, updatedAt, write.topicId),
               // Both comparisons name the stored attribute: "only from the value read, only forward".
               ConditionExpression:
                 expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected AND #o < :new',
@@ -169,19 +199,21 @@ export class DynamoDbOffsetStore implements OffsetStore {
   /**
    * Sets a partition's offset to any value, backwards included: the operator's reset
    * (`lkc reset`). Still conditional on the value the operator was shown, so a run that saved
-   * in between is not overwritten.
+   * in between is not overwritten. The item is written whole: `topicId` (the topic's id now) is
+   * stamped, and a recorded mismatch is cleared.
    */
   async overwrite(
     partition: number,
     offset: number,
     expected: number | undefined,
-  ): Promise<OffsetWriteResult> {
+    topicId?: string,
+  ): Promise<Exclude<OffsetWriteResult, { status: 'failed' }>> {
     try {
       await this.#send(`reset the offset of partition ${partition}`, (abortSignal) =>
         this.#client.send(
           new PutItemCommand({
             TableName: this.#key.table,
-            Item: this.#item(partition, offset, new Date().toISOString()),
+            Item: this.#item(partition, offset, new Date().toISOString(), topicId),
             ConditionExpression: expected === undefined ? 'attribute_not_exists(#o)' : '#o = :expected',
             ExpressionAttributeNames: { '#o': 'offset' },
             ...(expected !== undefined && {
@@ -199,14 +231,98 @@ export class DynamoDbOffsetStore implements OffsetStore {
     }
   }
 
-  #item(partition: number, offset: number, updatedAt: string): Record<string, AttributeValue> {
+  /**
+   * The consumer's start record, written once: a record already there (another shard's first
+   * run wrote it) is kept as it is. Retried like a read: writing it twice changes nothing.
+   */
+  async recordStart(start: ConsumerStart): Promise<void> {
+    try {
+      await this.#send(
+        "record the consumer's start",
+        (abortSignal) =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#key.table,
+              Item: {
+                ...this.#keyOf(START_RECORD_PARTITION),
+                topic: { S: this.#key.topic },
+                group_id: { S: this.#key.groupId },
+                partition_count: { N: String(start.partitionCount) },
+                started_at: { S: start.startedAt ?? new Date().toISOString() },
+              },
+              ConditionExpression: 'attribute_not_exists(#p)',
+              ExpressionAttributeNames: { '#p': 'partition' },
+            }),
+            { abortSignal },
+          ),
+        { retryDelaysMs: READ_RETRY_DELAYS_MS },
+      )
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+    }
+  }
+
+  /**
+   * Writes the item back as it was, offset included, with `offset_mismatch` added: every later
+   * run sees the mark, and stops the partition, even once the log has grown past the offset.
+   */
+  async recordMismatch(
+    partition: number,
+    stored: StoredOffset,
+    mismatch: RecordedMismatch,
+  ): Promise<Exclude<OffsetWriteResult, { status: 'failed' }>> {
+    const item: Item = {
+      ...this.#keyOf(partition),
+      offset: { N: String(stored.offset) },
+      topic: { S: this.#key.topic },
+      group_id: { S: this.#key.groupId },
+      ...(stored.updatedAt !== undefined && { updated_at: { S: stored.updatedAt } }),
+      ...(stored.topicId !== undefined && { topic_id: { S: stored.topicId } }),
+      offset_mismatch: {
+        M: {
+          reason: { S: mismatch.reason },
+          found_at: { S: mismatch.foundAt },
+          log_end_offset: { N: String(mismatch.logEndOffset) },
+          ...(mismatch.topicId !== undefined && { topic_id: { S: mismatch.topicId } }),
+        },
+      },
+    }
+    try {
+      await this.#send(
+        `record that the offset of partition ${partition} does not fit its log`,
+        (abortSignal) =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#key.table,
+              Item: item,
+              ConditionExpression: '#o = :expected',
+              ExpressionAttributeNames: { '#o': 'offset' },
+              ExpressionAttributeValues: { ':expected': { N: String(stored.offset) } },
+            }),
+            { abortSignal },
+          ),
+        { retryDelaysMs: READ_RETRY_DELAYS_MS },
+      )
+      return { partition, status: 'saved' }
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      const current = await this.#readOne(partition)
+      return { partition, status: 'conflict', current: current === undefined ? undefined : Number(current) }
+    }
+  }
+
+  #keyOf(partition: number): Item {
+    return { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } }
+  }
+
+  #item(partition: number, offset: number, updatedAt: string, topicId: string | undefined): Item {
     return {
-      consumer_id: { S: this.#consumerId },
-      partition: { N: String(partition) },
+      ...this.#keyOf(partition),
       offset: { N: String(offset) },
       topic: { S: this.#key.topic },
       group_id: { S: this.#key.groupId },
       updated_at: { S: updatedAt },
+      ...(topicId !== undefined && { topic_id: { S: topicId } }),
     }
   }
 
@@ -217,7 +333,7 @@ export class DynamoDbOffsetStore implements OffsetStore {
         this.#client.send(
           new GetItemCommand({
             TableName: this.#key.table,
-            Key: { consumer_id: { S: this.#consumerId }, partition: { N: String(partition) } },
+            Key: this.#keyOf(partition),
             ConsistentRead: true,
           }),
           { abortSignal },
@@ -235,4 +351,38 @@ export class DynamoDbOffsetStore implements OffsetStore {
   ): Promise<T> {
     return callDynamoDb(what, this.#key.table, call, { ...this.#timeouts, ...bounds })
   }
+}
+
+function storedOffsetOf(item: Item, offset: number): StoredOffset {
+  const updatedAt = item.updated_at?.S
+  const topicId = item.topic_id?.S
+  const mark = item.offset_mismatch?.M
+  const reason = mark?.reason?.S
+  const mismatch: RecordedMismatch | undefined =
+    mark === undefined || (reason !== 'topic-id' && reason !== 'beyond-end')
+      ? undefined
+      : {
+          reason,
+          foundAt: mark.found_at?.S ?? 'unknown',
+          logEndOffset: Number(mark.log_end_offset?.N ?? Number.NaN),
+          ...(mark.topic_id?.S !== undefined && { topicId: mark.topic_id.S }),
+        }
+  return {
+    offset,
+    ...(updatedAt !== undefined && { updatedAt }),
+    ...(topicId !== undefined && { topicId }),
+    ...(mismatch !== undefined && { mismatch }),
+  }
+}
+
+function startOf(item: Item): ConsumerStart {
+  const partitionCount = Number(item.partition_count?.N)
+  if (!Number.isInteger(partitionCount) || partitionCount < 0) {
+    throw new OffsetStoreError(
+      `The consumer's start record ${JSON.stringify(item)} has no whole "partition_count". ` +
+        'Delete the item (partition 2147483648): the next run writes it again.',
+    )
+  }
+  const startedAt = item.started_at?.S
+  return startedAt === undefined ? { partitionCount } : { partitionCount, startedAt }
 }

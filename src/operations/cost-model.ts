@@ -71,7 +71,8 @@ export interface MetricsPublished {
  * run and `MessagesDeadLettered` (only in hours with a dead letter, counted here as a whole month:
  * an upper bound); with `detailed`, the 6 that Lambda's free metrics and the summary line already
  * carry; with `partitionLag`, one per partition. `OffsetOutOfRange` and `OffsetsLostToRetention`
- * happen only when retention deleted unread messages, and are left out.
+ * (retention deleted unread messages), `StoredOffsetMismatch` (a re-created topic) and
+ * `PartitionsWithoutLeader` (brokers down) happen only in an incident, and are left out.
  */
 export function customMetricsOf(published: MetricsPublished): number {
   return 2 + (published.detailed ? 6 : 0) + (published.partitionLag ? published.partitions : 0)
@@ -80,14 +81,15 @@ export function customMetricsOf(published: MetricsPublished): number {
 /**
  * The construct's monitoring (infra/consumer-monitoring.ts), counted as CloudWatch bills alarms:
  * per metric in each. Errors, duration and no successful run (Invocations and Errors) read each
- * shard's function; lag rising and dead letters one custom metric each. The dashboard is optional.
+ * shard's function; lag rising, dead letters, stored offset mismatch and partitions without a
+ * leader one custom metric each. The dashboard is optional.
  */
 export function stackMonitoringOf(options: { readonly shards?: number; readonly dashboard?: boolean } = {}): {
   readonly dashboards: number
   readonly alarmMetrics: number
 } {
   const shards = options.shards ?? 1
-  return { dashboards: options.dashboard ? 1 : 0, alarmMetrics: 4 * shards + 2 }
+  return { dashboards: options.dashboard ? 1 : 0, alarmMetrics: 4 * shards + 4 }
 }
 
 export interface CostLine {

@@ -1,8 +1,11 @@
 /**
  * Planning an offset reset: for each partition, where the next run starts now and where it
- * will start after the reset, and how many messages that replays or skips. Pure: the plan is
- * shown to the operator before anything is written.
+ * will start after the reset, and how many messages that replays or skips. A partition stopped
+ * on a stored offset that does not fit its log (a re-created topic) has no next start: the reset
+ * gives it one, and its effect is counted in the log it has now. Pure: the plan is shown to the
+ * operator before anything is written.
  */
+import type { OffsetMismatch } from '../cycle/types.ts'
 import { LambdaKafkaConsumerError } from '../errors.ts'
 import type { PartitionStatus } from './partition-status.ts'
 import { textTable } from './text-table.ts'
@@ -35,13 +38,15 @@ export interface ResetStep {
   readonly oldOffset: number | null
   /** The offset to store: the next run starts at `newOffset + 1`. */
   readonly newOffset: number
-  /** Where the next run would have started, and where it will start. */
-  readonly nextBefore: number
+  /** Where the next run would have started (`null`: nowhere, it is stopped on a mismatch), and where it will start. */
+  readonly nextBefore: number | null
   readonly nextAfter: number
-  /** Positive: messages processed again. */
+  /** Positive: messages processed again (a stopped partition: the messages its log holds from `nextAfter`). */
   readonly replayed: number
   /** Positive: messages never processed. */
   readonly skipped: number
+  /** The partition is stopped on this mismatch; the reset is what lets runs consume it again. */
+  readonly mismatch?: OffsetMismatch
 }
 
 /**
@@ -60,7 +65,6 @@ export function planReset(
           'Reset the other partitions one by one (--partition), or wait for its leader to be back.',
       )
     }
-    const nextBefore = row.logEndOffset - row.lag
     let nextAfter: number
     switch (target.kind) {
       case 'earliest':
@@ -85,16 +89,35 @@ export function planReset(
         )
         break
     }
-    return {
+    const step = {
       partition: row.partition,
       oldOffset: row.storedOffset,
       newOffset: nextAfter - 1,
-      nextBefore,
       nextAfter,
+    }
+    if (row.mismatch !== undefined) {
+      // Nothing of this log is known to be processed: what it holds from the new start is to be, what is before it is skipped.
+      return {
+        ...step,
+        nextBefore: null,
+        replayed: row.logEndOffset - nextAfter,
+        skipped: nextAfter - row.logStartOffset,
+        mismatch: row.mismatch,
+      }
+    }
+    const nextBefore = row.nextOffset ?? row.logEndOffset - row.lag
+    return {
+      ...step,
+      nextBefore,
       replayed: Math.max(0, nextBefore - nextAfter),
       skipped: Math.max(0, nextAfter - nextBefore),
     }
   })
+}
+
+/** The steps that write: every one that changes the offset, and every stopped partition (its mark is cleared). */
+export function changesOf(steps: readonly ResetStep[]): ResetStep[] {
+  return steps.filter((step) => step.newOffset !== step.oldOffset || step.mismatch !== undefined)
 }
 
 export function formatPlan(steps: readonly ResetStep[]): string {
@@ -103,12 +126,19 @@ export function formatPlan(steps: readonly ResetStep[]): string {
     String(step.partition),
     step.oldOffset === null ? '-' : String(step.oldOffset),
     String(step.newOffset),
-    `${step.nextBefore} -> ${step.nextAfter}`,
-    step.replayed > 0
-      ? `replays ${step.replayed} message(s)`
-      : step.skipped > 0
-        ? `SKIPS ${step.skipped} message(s)`
-        : 'no change',
+    `${step.nextBefore ?? 'stopped'} -> ${step.nextAfter}`,
+    effectOf(step),
   ])
   return textTable(header, body)
+}
+
+function effectOf(step: ResetStep): string {
+  if (step.mismatch !== undefined) {
+    const log = step.mismatch.reason === 'topic-id' ? 'the re-created topic' : 'its log'
+    const skips = step.skipped > 0 ? `; SKIPS the ${step.skipped} before it` : ''
+    return `consumed from here: ${step.replayed} message(s) of ${log} to process${skips}`
+  }
+  if (step.replayed > 0) return `replays ${step.replayed} message(s)`
+  if (step.skipped > 0) return `SKIPS ${step.skipped} message(s)`
+  return 'no change'
 }

@@ -18,8 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { type KafkaBroker, startKafkaBroker } from '../../src/local/kafka-broker.ts'
 import { type KafkaCluster, startKafkaCluster } from '../../src/local/kafka-cluster.ts'
+import { lkc } from '../support/cli.ts'
 import { readTopic, type TopicRecord } from '../support/read-topic.ts'
-import { freshQueue, freshTopic, produce, services, storedItems } from '../support/services.ts'
+import { freshQueue, freshTopic, produce, recreateTopic, services, storedItems } from '../support/services.ts'
 import { transactionalProducer, transactionsSettled } from '../support/transactions.ts'
 import {
   collectDeadLetters,
@@ -675,6 +676,132 @@ describe('fault suite', () => {
     )
     expect(row.produced).toBe(150)
     expect(scenario.processedLog().filter((entry) => entry.partition === 2)).toHaveLength(50)
+  })
+
+  /**
+   * The topic is deleted and created again while the consumer has offsets stored for it. No run
+   * may consume the new topic from the old offsets (that skipped what the new log held below
+   * them), nor resume once the new log has grown past them: every run fails, naming both
+   * offsets, until the operator's `lkc reset --to earliest`; then every message of the new topic
+   * is processed, once. The reset is the one move back of the stored offsets, and the operator's:
+   * the offsets are watched for regressions before it and after it.
+   */
+  for (const { label, before, after, grown } of [
+    { label: 'topic re-created, fewer messages than the stored offset', before: 200, after: 40, grown: 200 },
+    { label: 'topic re-created, more messages than the stored offset', before: 100, after: 140, grown: 0 },
+  ]) {
+    it(label, async () => {
+      // Prepare: the old topic consumed to its end (stored offsets before / 2 - 1 in each partition).
+      const topic = await freshTopic(2)
+      await produce(topic, messages(before, 2, 'old'))
+      const old = new FaultScenario(`${label} (the old topic)`, topic, consumerEnv())
+      const watchBefore = watchOffsets(old.consumerId)
+      await old.untilCaughtUp()
+      await recreateTopic(topic, 2)
+      await produce(topic, messages(after, 2, 'new'))
+      const scenario = new FaultScenario(label, topic, consumerEnv())
+
+      // Act: runs before the reset, one of them after the new log has grown past the stored offsets.
+      const stopped = [await scenario.invoke(), await scenario.invoke()]
+      if (grown > 0) {
+        await produce(topic, messages(grown, 2, 'grown'))
+        stopped.push(await scenario.invoke())
+      }
+      const itemsBeforeReset = await storedItems(scenario.consumerId)
+      const regressedBefore = await watchBefore.stop()
+      const reset = await lkc(['reset', '--to', 'earliest', '--yes'], {
+        ...consumerEnv(),
+        KAFKA_TOPIC: topic,
+      })
+      const watchAfter = watchOffsets(scenario.consumerId)
+      await scenario.untilCaughtUp()
+
+      // Assess
+      const row = record(
+        await tally(
+          scenario,
+          await readTopic(services().bootstrapServers, topic),
+          [],
+          regressedBefore + (await watchAfter.stop()),
+        ),
+      )
+      const stored = before / 2 - 1
+      const newLog = after / 2
+      console.log(
+        `  the runs before the reset: ${stopped.map((run) => `exit ${run.code}, ${run.processed} processed`).join('; ')}\n` +
+          `  the first: ${stopped[0]!.failure?.message.slice(0, 420)}...`,
+      )
+      for (const run of stopped) {
+        expect(run.code).toBe(1)
+        expect(run.processed).toBe(0)
+        expect(run.failure?.name).toBe('StoredOffsetMismatchError')
+      }
+      expect(stopped[0]!.failure?.message).toContain(
+        `partition 0: stored offset ${stored}, log 0 to ${newLog}`,
+      )
+      expect(stopped[0]!.output).toContain('Stored offset does not fit the partition')
+      if (grown > 0) {
+        // The new log is past the stored offsets now: still stopped, by the mismatch recorded in the items.
+        expect(stopped.at(-1)!.failure?.message).toContain(
+          `partition 0: stored offset ${stored}, log 0 to ${newLog + grown / 2}`,
+        )
+        expect(stopped.at(-1)!.failure?.message).toContain('recorded in its item')
+      }
+      expect(itemsBeforeReset.map((item) => [item.offset, item.offset_mismatch])).toEqual([
+        [stored, 'topic-id'],
+        [stored, 'topic-id'],
+      ])
+      expect(reset.code).toBe(0)
+      expect(reset.stdout).toContain('stopped -> 0')
+      expect(row.produced).toBe(after + grown)
+      expect(row.processed).toBe(after + grown)
+      expect(row.duplicates).toBe(0)
+      expect(scenario.processedLog().every((entry) => !entry.key.startsWith('old-'))).toBe(true)
+    })
+  }
+
+  it('shards with START_POSITION=latest, their first runs apart: none starts at earliest', async () => {
+    const topic = await freshTopic(4)
+    await produce(topic, messages(200, 4, 'old'))
+    const scenario = new FaultScenario(
+      'shards with START_POSITION=latest, first runs apart',
+      topic,
+      consumerEnv({ START_POSITION: 'latest', SHARD_COUNT: '2', SHARD_INDEX: '1' }),
+    )
+    const watch = watchOffsets(scenario.consumerId)
+    const shard = async (index: number) => {
+      scenario.setEnv({ SHARD_INDEX: String(index) })
+      await scenario.untilCaughtUp()
+    }
+
+    // Shard 1's first run (partitions 1 and 3 start at 50), then messages, then shard 0's first run
+    // (partitions 0 and 2 start at 75: the messages before it are not its to take, by START_POSITION).
+    await shard(1)
+    await produce(topic, messages(100, 4, 'between'))
+    await shard(0)
+    await produce(topic, messages(100, 4, 'after'))
+    await shard(0)
+    await shard(1)
+
+    // What the shards should process: everything after each partition's latest start.
+    const startOf = (partition: number) => (partition % 2 === 1 ? 50 : 75)
+    const expected = (await readTopic(services().bootstrapServers, topic)).filter(
+      (message) => message.offset >= startOf(message.partition),
+    )
+    const row = record(await tally(scenario, expected, [], await watch.stop()))
+    const keys = scenario.processedLog().map((entry) => entry.key)
+    expect(keys.filter((key) => key.startsWith('old-'))).toEqual([])
+    expect(row.produced).toBe(150)
+    expect(row.processed).toBe(150)
+    expect(row.duplicates).toBe(0)
+    expect(
+      (await storedItems(scenario.consumerId)).map((item) => [item.partition, item.offset]).sort(),
+    ).toEqual([
+      [0, 99],
+      [1, 99],
+      [2, 99],
+      [3, 99],
+    ])
   })
 
   it('aborted transactions, and a transaction still open during a run (read_committed)', async () => {

@@ -47,7 +47,7 @@ describe('monitoring', () => {
     expect(body).not.toContain('MessagesProcessed')
   })
 
-  it("reads only two custom metrics, the lag and dead letters; the rest is Lambda's own, free", () => {
+  it("reads four custom metrics (lag, dead letters, offset mismatches, leaderless partitions); the rest is Lambda's own, free", () => {
     const customMetrics = new Set(
       alarms.flatMap((alarm) => {
         const text = JSON.stringify(alarm.Properties)
@@ -58,7 +58,12 @@ describe('monitoring', () => {
         ].map((match) => match[1] ?? match[2])
       }),
     )
-    expect([...customMetrics].sort()).toEqual(['MaxOffsetLag', 'MessagesDeadLettered'])
+    expect([...customMetrics].sort()).toEqual([
+      'MaxOffsetLag',
+      'MessagesDeadLettered',
+      'PartitionsWithoutLeader',
+      'StoredOffsetMismatch',
+    ])
   })
 
   it('costs what `lkc cost` says: as many alarm metrics as it counts, per shard', () => {
@@ -154,7 +159,36 @@ describe('monitoring', () => {
     expect(JSON.stringify(noSuccess.Metrics)).toContain('invocations - errors')
     expect(JSON.stringify(noSuccess.Metrics)).toContain('"MetricName":"Invocations"')
     expect(JSON.stringify(noSuccess.Metrics)).toContain('"Period":600')
-    expect(alarms).toHaveLength(5)
+    expect(alarms).toHaveLength(7)
+  })
+
+  it('alarms at once on a stored offset that does not fit its log (a re-created topic)', () => {
+    expect(alarmWith(alarms, 'stored offset does not fit its log').Properties).toMatchObject({
+      MetricName: 'StoredOffsetMismatch',
+      Namespace: 'LambdaKafkaConsumer',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    })
+    expect(String(alarmWith(alarms, 'stored offset does not fit').Properties.AlarmDescription)).toContain(
+      'lkc reset',
+    )
+  })
+
+  it('alarms on a partition without a leader in each of 5 consecutive minutes, not on a short election', () => {
+    expect(alarmWith(alarms, 'had no leader').Properties).toMatchObject({
+      MetricName: 'PartitionsWithoutLeader',
+      Namespace: 'LambdaKafkaConsumer',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      Period: 60,
+      TreatMissingData: 'notBreaching',
+    })
   })
 
   it('notifies nobody by default, and an e-mail topic when asked', () => {

@@ -522,6 +522,16 @@ describe('ScheduledKafkaConsumer options', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'orders-offsets' })
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/lambda/orders-consumer' })
   })
+
+  it("starts at a time with startPosition 'timestamp' and startTimestamp (Lambda's AT_TIMESTAMP)", () => {
+    const { template } = synthesize({ startPosition: 'timestamp', startTimestamp: '2026-11-26T08:00:00Z' })
+
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ START_POSITION: 'timestamp', START_TIMESTAMP: '2026-11-26T08:00:00Z' }),
+      },
+    })
+  })
 })
 
 describe('ScheduledKafkaConsumer prop validation', () => {
@@ -536,6 +546,8 @@ describe('ScheduledKafkaConsumer prop validation', () => {
     ['memorySize', { memorySize: 100 }, 'from 128 to 10240'],
     ['maxMessages', { maxMessages: 0 }, 'from 1 to 10000000'],
     ['logLevel', { logLevel: 'LOUD' as 'INFO' }, 'DEBUG, INFO, WARN, ERROR'],
+    ['startTimestamp', { startPosition: 'timestamp', startTimestamp: '26/11/2026' }, 'ISO-8601 time'],
+    ['startTimestamp', { startPosition: 'timestamp' }, 'START_POSITION=timestamp starts there'],
     ['timeout', { timeout: Duration.minutes(20) }, '15 minutes'],
     ['reservedConcurrency', { reservedConcurrency: 0 }, 'from 1 to 1000'],
     ['shards', { shards: 0 }, 'from 1 to 100'],

@@ -6,6 +6,7 @@
 
 import type { DeadLetter, DeadLetterSink } from '../../src/dead-letters/dead-letter.ts'
 import type {
+  ConsumerStart,
   FetchedPartition,
   FetchedRecord,
   FetchRequest,
@@ -18,10 +19,17 @@ import type {
   OffsetWrite,
   OffsetWriteResult,
   PartitionWatermarks,
+  RecordedMismatch,
   RunLease,
   StoredOffset,
+  StoredOffsets,
+  TopicOffsets,
+  TopicPartitions,
   TopicWatermarks,
 } from '../../src/ports.ts'
+
+/** The id the fake topic has until a test re-creates it. */
+export const TOPIC_ID = '5f1e6b2a-0c4d-4e8f-9a7b-3c2d1e0f9a8b'
 
 export function record(offset: number, value: string | null, key: string | null = null): FetchedRecord {
   return {
@@ -52,6 +60,17 @@ export class FakeKafkaSource implements KafkaSource {
   stalled = false
   /** Partitions without a leader now, with why: left out of the watermarks, fetched as `unavailable`. */
   readonly unavailable = new Map<number, string>()
+  /** Kafka's topic id; undefined: a cluster that gives none. */
+  topicId: string | undefined = TOPIC_ID
+  /** The `offsetsAtTime` lookups asked for: the time and the partitions. */
+  readonly timeLookups: Array<{ timestampMs: number; partitions: number[] }> = []
+
+  /** The topic deleted and created again: a new id, and these partitions' logs from offset 0. */
+  recreate(topicId: string, counts: readonly number[]): void {
+    this.topicId = topicId
+    this.partitionsOf.clear()
+    for (const [partition, count] of counts.entries()) this.addPartition(partition, count)
+  }
 
   /** A partition holding `count` JSON records from `logStartOffset`. */
   addPartition(partition: number, count: number, logStartOffset = 0): FakePartition {
@@ -63,9 +82,27 @@ export class FakeKafkaSource implements KafkaSource {
     return state
   }
 
-  async partitions(topic: string): Promise<number[]> {
+  async partitions(topic: string): Promise<TopicPartitions> {
     if (!this.topicExists) throw new Error(`Topic "${topic}" does not exist`)
-    return [...this.partitionsOf.keys()].sort((a, b) => a - b)
+    const partitions = [...this.partitionsOf.keys()].sort((a, b) => a - b)
+    return this.topicId === undefined ? partitions : Object.assign(partitions, { topicId: this.topicId })
+  }
+
+  /** The first record at or after the time (records are stamped 1_700_000_000_000 + offset), else the end. */
+  async offsetsAtTime(
+    _topic: string,
+    partitions: readonly number[],
+    timestampMs: number,
+  ): Promise<TopicOffsets> {
+    this.timeLookups.push({ timestampMs, partitions: [...partitions] })
+    const found = new Map<number, number>()
+    for (const partition of partitions) {
+      if (this.unavailable.has(partition)) continue
+      const state = this.partitionsOf.get(partition)!
+      const first = state.records.find((candidate) => candidate.timestamp >= timestampMs)
+      found.set(partition, first?.offset ?? state.endOffset)
+    }
+    return Object.assign(found, { unavailable: new Map(this.unavailable) })
   }
 
   async watermarks(_topic: string, partitions: readonly number[]): Promise<TopicWatermarks> {
@@ -123,27 +160,62 @@ export class InMemoryOffsetStore implements OffsetStore {
   failSaveTimes = Number.POSITIVE_INFINITY
   /** Thrown by `read` (DynamoDB unreachable at the start). */
   failRead?: Error
+  /** The writes of these partitions fail (come back `failed`) while the others are saved. */
+  readonly failPartitions = new Map<number, Error>()
+  /** The consumer's start record. */
+  start: ConsumerStart | undefined
+  /** Mismatches recorded, in order. */
+  readonly mismatchesRecorded: Array<{ partition: number; mismatch: RecordedMismatch }> = []
+  /** Every call, in order: `read`, `recordStart`, `save 0,1`, `recordMismatch 2`. */
+  readonly calls: string[] = []
 
-  async read(): Promise<Map<number, StoredOffset>> {
+  async read(): Promise<StoredOffsets> {
     this.reads++
+    this.calls.push('read')
     if (this.failRead) throw this.failRead
-    return new Map(this.items)
+    const items = new Map(this.items)
+    return this.start === undefined ? items : Object.assign(items, { start: this.start })
+  }
+
+  async recordStart(start: ConsumerStart): Promise<void> {
+    this.calls.push('recordStart')
+    this.start ??= start
+  }
+
+  async recordMismatch(
+    partition: number,
+    stored: StoredOffset,
+    mismatch: RecordedMismatch,
+  ): Promise<Exclude<OffsetWriteResult, { status: 'failed' }>> {
+    this.calls.push(`recordMismatch ${partition}`)
+    const current = this.items.get(partition)
+    if (current?.offset !== stored.offset) return { partition, status: 'conflict', current: current?.offset }
+    this.items.set(partition, { ...current, mismatch })
+    this.mismatchesRecorded.push({ partition, mismatch })
+    return { partition, status: 'saved' }
   }
 
   async save(writes: readonly OffsetWrite[], endBy?: number): Promise<OffsetWriteResult[]> {
+    this.calls.push(`save ${writes.map((write) => write.partition).join(',')}`)
     this.saves.push([...writes])
     this.saveEndBy.push(endBy)
     if (this.failSave && this.failSaveTimes > 0) {
       this.failSaveTimes--
       throw this.failSave
     }
-    return writes.map((write) => {
+    return writes.map((write): OffsetWriteResult => {
+      const failure = this.failPartitions.get(write.partition)
+      if (failure !== undefined) return { partition: write.partition, status: 'failed', error: failure }
       this.beforeWrite?.(write)
       const current = this.items.get(write.partition)?.offset
       if (current !== write.expected || (current !== undefined && write.offset <= current)) {
         return { partition: write.partition, status: 'conflict' as const, current }
       }
-      this.items.set(write.partition, { offset: write.offset, updatedAt: new Date().toISOString() })
+      this.items.set(write.partition, {
+        offset: write.offset,
+        updatedAt: new Date().toISOString(),
+        ...(write.topicId !== undefined && { topicId: write.topicId }),
+      })
       return { partition: write.partition, status: 'saved' as const }
     })
   }

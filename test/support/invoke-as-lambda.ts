@@ -20,6 +20,16 @@ const context = (requestId: string) => ({
   succeed: () => {},
 })
 
-await handler({ 'detail-type': 'Scheduled Event' }, context('request-1'))
-await handler({ 'detail-type': 'Scheduled Event' }, context('request-2'))
+/** A failed invocation is logged as Lambda's runtime logs it (errorType, errorMessage), and the next one still runs. */
+async function invoke(requestId: string) {
+  try {
+    await handler({ 'detail-type': 'Scheduled Event' }, context(requestId))
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error))
+    process.stdout.write(`${JSON.stringify({ errorType: failure.name, errorMessage: failure.message })}\n`)
+  }
+}
+
+await invoke('request-1')
+await invoke('request-2')
 await handler.close()

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb'
+import { Admin } from '@platformatic/kafka'
 import { inject } from 'vitest'
 import { createSender, createTopic, type SampleMessage } from '../../src/kafka/topics.ts'
 import { dynamoDbClientConfig } from '../../src/runtime/create-runtime.ts'
@@ -33,6 +34,38 @@ export async function freshTopic(partitions: number, configs?: Record<string, st
     ...(configs && { configs }),
   })
   return topic
+}
+
+/**
+ * Deletes the topic and creates it again under the same name, empty, as an operator would (or a
+ * cluster migration): it gets a new topic id. The broker deletes asynchronously; creating is
+ * retried until the old one is gone.
+ */
+export async function recreateTopic(
+  topic: string,
+  partitions: number,
+  bootstrapServers = services().bootstrapServers,
+): Promise<void> {
+  const admin = new Admin({ clientId: 'lkc-test-admin', bootstrapBrokers: [bootstrapServers] })
+  try {
+    await admin.deleteTopics({ topics: [topic] })
+    for (let attempt = 0; ; attempt++) {
+      const existing = await admin.listTopics()
+      if (!existing.includes(topic)) {
+        try {
+          await admin.createTopics({ topics: [topic], partitions, replicas: 1 })
+          return
+        } catch (error) {
+          if (attempt >= 100) throw error
+        }
+      } else if (attempt >= 100) {
+        throw new Error(`topic ${topic} still listed 10 s after it was deleted`)
+      }
+      await new Promise((wait) => setTimeout(wait, 100))
+    }
+  } finally {
+    await admin.close()
+  }
 }
 
 /** The environment a handler needs to reach the test services. */
@@ -83,9 +116,15 @@ export interface OffsetItem {
   group_id: string
   consumer_id: string
   updated_at?: string
+  topic_id?: string
+  /** The recorded mismatch's reason, when a run found the offset does not fit its log. */
+  offset_mismatch?: string
 }
 
-/** Every offset item stored under `consumer_id`, read straight from the table (not through the store). */
+/**
+ * Every offset item stored under `consumer_id`, read straight from the table (not through the
+ * store); the items without an offset (the consumer's start record) are left out.
+ */
 export async function storedItems(consumerId: string, location?: TableLocation): Promise<OffsetItem[]> {
   const { endpoint, table } = location ?? { endpoint: services().dynamodbEndpoint, table: services().table }
   const client = dynamodb(endpoint)
@@ -99,27 +138,40 @@ export async function storedItems(consumerId: string, location?: TableLocation):
         ConsistentRead: true,
       }),
     )
-    return (result.Items ?? []).map((item) => ({
-      consumer_id: item.consumer_id!.S!,
-      partition: Number(item.partition!.N),
-      offset: Number(item.offset!.N),
-      topic: item.topic!.S!,
-      group_id: item.group_id!.S!,
-      ...(item.updated_at?.S && { updated_at: item.updated_at.S }),
-    }))
+    return (result.Items ?? [])
+      .filter((item) => item.offset?.N !== undefined)
+      .map((item) => ({
+        consumer_id: item.consumer_id!.S!,
+        partition: Number(item.partition!.N),
+        offset: Number(item.offset!.N),
+        topic: item.topic!.S!,
+        group_id: item.group_id!.S!,
+        ...(item.updated_at?.S && { updated_at: item.updated_at.S }),
+        ...(item.topic_id?.S && { topic_id: item.topic_id.S }),
+        ...(item.offset_mismatch?.M?.reason?.S && { offset_mismatch: item.offset_mismatch.M.reason.S }),
+      }))
   } finally {
     client.destroy()
   }
 }
 
+/** The consumer's start record (`partition` = 2^31) as stored, every attribute as a string; undefined when absent. */
+export async function startRecord(consumerId: string): Promise<Record<string, string> | undefined> {
+  return itemAt(consumerId, 2 ** 31)
+}
+
 /** The run lease item (`partition` = -1) as stored, every attribute as a string; undefined when absent. */
 export async function leaseItem(consumerId: string): Promise<Record<string, string> | undefined> {
+  return itemAt(consumerId, -1)
+}
+
+async function itemAt(consumerId: string, partition: number): Promise<Record<string, string> | undefined> {
   const client = dynamodb()
   try {
     const result = await client.send(
       new GetItemCommand({
         TableName: services().table,
-        Key: { consumer_id: { S: consumerId }, partition: { N: '-1' } },
+        Key: { consumer_id: { S: consumerId }, partition: { N: String(partition) } },
         ConsistentRead: true,
       }),
     )

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/schema.ts'
+import { loadConfig, startPositionOf } from '../../config/schema.ts'
 import { parseInterval } from '../../local/scheduler.ts'
 import {
   type Architecture,
@@ -8,7 +8,7 @@ import {
   PRICES,
   stackMonitoringOf,
 } from '../../operations/cost-model.ts'
-import { readPartitionStatus } from '../../operations/partition-status.ts'
+import { readTopicStatus } from '../../operations/partition-status.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, integerOption, stringOption, UsageError } from '../command.ts'
 
@@ -70,13 +70,13 @@ export const costCommand: Command = {
     let idleMs: number
     let partitions: number
     try {
-      const status = await readPartitionStatus(
+      const status = await readTopicStatus(
         runtime.source,
         runtime.offsets,
         config.kafkaTopic,
-        config.startPosition,
+        startPositionOf(config),
       )
-      partitions = status.length
+      partitions = status.partitions.length
       const given = stringOption(options, 'duration-ms')
       idleMs =
         given === undefined
@@ -141,7 +141,7 @@ export const costCommand: Command = {
   },
 }
 
-/** The median of 5 idle passes after a warm-up: offsets read, metadata and watermarks. */
+/** The median of 5 idle passes after a warm-up: the offsets read beside metadata then watermarks, as a run does. */
 async function measureIdle(
   runtime: Awaited<ReturnType<typeof createRuntime>>,
   topic: string,
@@ -149,8 +149,10 @@ async function measureIdle(
   const samples: number[] = []
   for (let pass = 0; pass < 6; pass++) {
     const started = performance.now()
-    const [, partitions] = await Promise.all([runtime.offsets.read(), runtime.source.partitions(topic)])
-    await runtime.source.watermarks(topic, partitions)
+    await Promise.all([
+      runtime.offsets.read(),
+      runtime.source.partitions(topic).then((partitions) => runtime.source.watermarks(topic, partitions)),
+    ])
     if (pass > 0) samples.push(performance.now() - started)
   }
   samples.sort((a, b) => a - b)

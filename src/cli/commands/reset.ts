@@ -1,7 +1,14 @@
 import { createInterface } from 'node:readline/promises'
-import { consumerIdOf, loadConfig } from '../../config/schema.ts'
-import { readPartitionStatus } from '../../operations/partition-status.ts'
-import { formatPlan, parseResetTarget, planReset, ResetTargetError } from '../../operations/reset-plan.ts'
+import { consumerIdOf, loadConfig, startPositionOf } from '../../config/schema.ts'
+import { PartitionsUnavailableError } from '../../kafka/errors.ts'
+import { readTopicStatus } from '../../operations/partition-status.ts'
+import {
+  changesOf,
+  formatPlan,
+  parseResetTarget,
+  planReset,
+  ResetTargetError,
+} from '../../operations/reset-plan.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, stringOption, UsageError } from '../command.ts'
 
@@ -10,7 +17,9 @@ export const resetCommand: Command = {
     'Usage: lkc reset --to <earliest|latest|offset|ISO time> [--partition P] [--yes]',
     '',
     'Moves where the next run starts, for every partition or one. Shows the plan first (stored',
-    'offset now and after, messages replayed or skipped) and asks for confirmation.',
+    'offset now and after, messages replayed or skipped) and asks for confirmation. Also what lets',
+    'runs consume a partition stopped because its stored offset does not fit the log (a topic',
+    "deleted and created again): each item written carries the topic's id now, and is consumed again.",
     '',
     'Options:',
     '  --to earliest       the first retained message (replays what is still in the log)',
@@ -37,12 +46,13 @@ export const resetCommand: Command = {
     const config = loadConfig(env)
     const runtime = await createRuntime(config, env)
     try {
-      const all = await readPartitionStatus(
+      const status = await readTopicStatus(
         runtime.source,
         runtime.offsets,
         config.kafkaTopic,
-        config.startPosition,
+        startPositionOf(config),
       )
+      const all = status.partitions
       const rows = onlyPartition === undefined ? all : all.filter((row) => row.partition === onlyPartition)
       if (rows.length === 0) {
         throw new UsageError(
@@ -57,8 +67,17 @@ export const resetCommand: Command = {
               target.timestampMs,
             )
           : undefined
+      // A partition whose offset at that time is unknown would otherwise be planned at its end.
+      const notFound = new Map(
+        [...(offsetsAtTime?.unavailable ?? [])].filter(([partition]) =>
+          rows.some((row) => row.partition === partition && row.unavailable === undefined),
+        ),
+      )
+      if (notFound.size > 0) {
+        throw new PartitionsUnavailableError(config.kafkaTopic, notFound, 'look up the offsets at that time')
+      }
       const plan = asUsage(() => planReset(rows, target, offsetsAtTime))
-      const changes = plan.filter((step) => step.newOffset !== step.oldOffset)
+      const changes = changesOf(plan)
       process.stdout.write(
         `Reset plan for consumer_id ${consumerIdOf(config)} (table ${config.dynamodbTable}):\n`,
       )
@@ -87,6 +106,7 @@ export const resetCommand: Command = {
           step.partition,
           step.newOffset,
           step.oldOffset ?? undefined,
+          status.topicId,
         )
         if (result.status === 'saved') {
           process.stdout.write(`partition ${step.partition}: stored ${step.newOffset}\n`)

@@ -1,7 +1,8 @@
-import { consumerIdOf, loadConfig } from '../../config/schema.ts'
+import { consumerIdOf, loadConfig, startPositionOf } from '../../config/schema.ts'
+import { mismatchCause, mismatchFix } from '../../cycle/errors.ts'
 import { parseInterval } from '../../local/scheduler.ts'
 import type { LeaseState } from '../../offsets/dynamodb-run-lease.ts'
-import { type PartitionStatus, readPartitionStatus } from '../../operations/partition-status.ts'
+import { readTopicStatus, type TopicStatus } from '../../operations/partition-status.ts'
 import { textTable } from '../../operations/text-table.ts'
 import { createRuntime } from '../../runtime/create-runtime.ts'
 import { type Command, stringOption, UsageError } from '../command.ts'
@@ -12,7 +13,8 @@ export const statusCommand: Command = {
     '',
     "Reads the offsets table and the topic's watermarks (nothing is written) and prints one row",
     'per partition: the stored offset, the log end offset, the lag and when the offset was saved;',
-    'then who holds the run lease, until when.',
+    'then, for a partition no run consumes (its stored offset does not fit the log: a re-created',
+    'topic; or it has no leader), why and what to do; then who holds the run lease, until when.',
     '',
     'Options:',
     '  --json              the same as JSON, for scripts',
@@ -29,20 +31,21 @@ export const statusCommand: Command = {
     const runtime = await createRuntime(config, env)
     const consumerId = consumerIdOf(config)
     const render = async () => {
-      const [rows, lease] = await Promise.all([
-        readPartitionStatus(runtime.source, runtime.offsets, config.kafkaTopic, config.startPosition),
+      const [status, lease] = await Promise.all([
+        readTopicStatus(runtime.source, runtime.offsets, config.kafkaTopic, startPositionOf(config)),
         runtime.lease.current(),
       ])
       const view = {
         consumerId,
         table: config.dynamodbTable,
         topic: config.kafkaTopic,
+        topicId: status.topicId ?? null,
         lease: lease ?? null,
-        partitions: rows,
+        partitions: status.partitions,
       }
       return options.json
         ? JSON.stringify(view, null, 2)
-        : `${formatStatus(consumerId, config.dynamodbTable, rows)}\n${formatLease(lease)}`
+        : `${formatStatus(consumerId, config.dynamodbTable, status)}\n${formatLease(lease)}`
     }
     try {
       if (!options.watch) {
@@ -83,15 +86,16 @@ async function watch(render: () => Promise<string>, everyMs: number): Promise<vo
 export function formatStatus(
   consumerId: string,
   table: string,
-  rows: readonly PartitionStatus[],
+  status: TopicStatus,
   now = Date.now(),
 ): string {
+  const rows = status.partitions
   const header = ['partition', 'stored offset', 'log end offset', 'lag', 'last saved']
   const body = rows.map((row) => [
     String(row.partition),
     row.storedOffset === null ? '-' : String(row.storedOffset),
-    String(row.logEndOffset),
-    String(row.lag),
+    row.unavailable !== undefined ? 'unavailable' : String(row.logEndOffset),
+    row.unavailable !== undefined ? '?' : row.mismatch !== undefined ? `${row.lag} STOPPED` : String(row.lag),
     row.lastSaved === null
       ? row.storedOffset === null
         ? 'never'
@@ -99,7 +103,30 @@ export function formatStatus(
       : `${row.lastSaved} (${ago(now - Date.parse(row.lastSaved))})`,
   ])
   const totalLag = rows.reduce((sum, row) => sum + row.lag, 0)
-  return [`consumer_id ${consumerId} in table ${table}: total lag ${totalLag}`, textTable(header, body)].join(
+  const stopped = rows.filter((row) => row.mismatch !== undefined).length
+  const unavailable = rows.filter((row) => row.unavailable !== undefined).length
+  const summary = [
+    `total lag ${totalLag}`,
+    ...(stopped > 0 ? [`${stopped} partition(s) STOPPED until \`lkc reset\``] : []),
+    ...(unavailable > 0 ? [`${unavailable} unavailable`] : []),
+  ].join('; ')
+  const notes = rows.flatMap((row) => {
+    if (row.mismatch !== undefined) {
+      const mismatch = row.mismatch
+      return [
+        `partition ${row.partition} STOPPED, no run consumes it: stored offset ${mismatch.storedOffset}, log ` +
+          `${mismatch.logStartOffset} to ${mismatch.logEndOffset}; ${mismatchCause(mismatch)}.`,
+        `  fix: ${mismatchFix(row.partition)}`,
+      ]
+    }
+    if (row.unavailable !== undefined) {
+      return [
+        `partition ${row.partition} unavailable (its log offsets and lag are unknown): ${row.unavailable}`,
+      ]
+    }
+    return []
+  })
+  return [`consumer_id ${consumerId} in table ${table}: ${summary}`, textTable(header, body), ...notes].join(
     '\n',
   )
 }

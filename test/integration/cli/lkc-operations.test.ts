@@ -10,6 +10,7 @@ import {
   freshTopic,
   numberedMessages,
   produce,
+  recreateTopic,
   services,
   storedItems,
 } from '../../support/services.ts'
@@ -104,6 +105,60 @@ describe('lkc reset', () => {
   })
 })
 
+describe('a re-created topic, as the operator meets it', () => {
+  it('the run fails, status shows the partitions stopped and why, reset --to earliest lets the runs consume the new topic', async () => {
+    const topic = await freshTopic(2)
+    await produce(topic, numberedMessages(40, 2))
+    const env = consumerEnv(topic)
+    await lkc(['run'], env)
+    await recreateTopic(topic, 2)
+    await produce(topic, numberedMessages(10, 2))
+
+    const failed = await lkc(['run'], { ...env, LOG_LEVEL: 'INFO' })
+    const status = await lkc(['status'], env)
+    const json = JSON.parse((await lkc(['status', '--json'], env)).stdout) as {
+      topicId: string
+      partitions: Array<{ partition: number; mismatch?: { reason: string }; nextOffset: number | null }>
+    }
+    const reset = await lkc(['reset', '--to', 'earliest', '--yes'], env)
+    const items = await storedItems(`lambda-consumer-group_${topic}`)
+    const after = await lkc(['run'], { ...env, LOG_LEVEL: 'INFO' })
+    const statusAfter = await lkc(['status'], env)
+    console.log(
+      `lkc run:\n${failed.stderr}\nlkc status:\n${status.stdout}\nlkc reset --to earliest --yes:\n${reset.stdout}`,
+    )
+
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain('2 partition(s) of')
+    expect(failed.stderr).toContain('partition 0: stored offset 19, log 0 to 5 (its end offset)')
+    expect(failed.stderr).toContain(
+      'partition 1: nothing new (0 processed, lag 5)  STOPPED: its stored offset 19 does not fit the log (0 to 5); not consumed until lkc reset',
+    )
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain('total lag 10; 2 partition(s) STOPPED until `lkc reset`')
+    expect(status.stdout).toMatch(/0\s+19\s+5\s+5 STOPPED/)
+    expect(status.stdout).toContain('partition 1 STOPPED, no run consumes it: stored offset 19, log 0 to 5;')
+    expect(status.stdout).toContain("and the topic's id is now")
+    expect(status.stdout).toContain('fix: decide where it starts: `lkc reset --to earliest --partition 1`')
+    expect(json.partitions.map((partition) => [partition.mismatch?.reason, partition.nextOffset])).toEqual([
+      ['topic-id', null],
+      ['topic-id', null],
+    ])
+    expect(reset.code).toBe(0)
+    expect(reset.stdout).toMatch(
+      /0\s+19\s+-1\s+stopped -> 0\s+consumed from here: 5 message\(s\) of the re-created topic to process/,
+    )
+    expect(items.map((item) => [item.partition, item.offset, item.topic_id, item.offset_mismatch])).toEqual([
+      [0, -1, json.topicId, undefined],
+      [1, -1, json.topicId, undefined],
+    ])
+    expect(after.code).toBe(0)
+    expect(after.stderr).toContain('Run summary: 10 message(s)')
+    expect(statusAfter.stdout).toContain('total lag 0')
+    expect(statusAfter.stdout).not.toContain('STOPPED')
+  })
+})
+
 describe('lkc status --watch', () => {
   it('refreshes until interrupted, then exits 0', async () => {
     const topic = await freshTopic(1)
@@ -141,9 +196,9 @@ describe('lkc cost', () => {
     )
     // 3 partitions and the lease's 2 writes, every run.
     expect(result.stdout).toMatch(/DynamoDB \(on-demand\)\s+43,200 reads, 216,000 writes/)
-    // The lag and the dead letters; 5 alarms on 6 metrics, 4 of them Lambda's own; no dashboard.
+    // The lag and the dead letters; 7 alarms on 8 metrics, 4 of them Lambda's own; no dashboard.
     expect(result.stdout).toMatch(
-      /CloudWatch metrics, dashboard, alarms\s+2 custom metrics, 0 dashboards, 6 alarm metrics\s+\$1\.20/,
+      /CloudWatch metrics, dashboard, alarms\s+2 custom metrics, 0 dashboards, 8 alarm metrics\s+\$1\.40/,
     )
   })
 
@@ -156,9 +211,9 @@ describe('lkc cost', () => {
     )
 
     expect(result.code).toBe(0)
-    // 2 + 6 detailed + 3 partitions = 11 metrics ($3.30), the dashboard ($3.00), the alarms ($0.60).
+    // 2 + 6 detailed + 3 partitions = 11 metrics ($3.30), the dashboard ($3.00), the alarms ($0.80).
     expect(result.stdout).toMatch(
-      /CloudWatch metrics, dashboard, alarms\s+11 custom metrics, 1 dashboard, 6 alarm metrics\s+\$6\.90/,
+      /CloudWatch metrics, dashboard, alarms\s+11 custom metrics, 1 dashboard, 8 alarm metrics\s+\$7\.10/,
     )
   })
 })

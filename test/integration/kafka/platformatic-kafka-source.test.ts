@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { PlatformaticKafkaSource } from '../../../src/kafka/platformatic-kafka-source.ts'
-import { freshTopic, produce, services } from '../../support/services.ts'
+import { freshTopic, produce, recreateTopic, services } from '../../support/services.ts'
 import { transactionalProducer, transactionsSettled } from '../../support/transactions.ts'
 
 const closers: Array<() => Promise<void>> = []
@@ -82,5 +82,39 @@ describe('PlatformaticKafkaSource with transactions', () => {
     expect(afterCommit!.endOffset).toBe(4)
     expect(valuesOf(fetchedAfter!.records)).toEqual(['t1', 'p2'])
     expect(fetchedAfter!.lastOffset).toBe(3)
+  })
+})
+
+describe('PlatformaticKafkaSource: the topic and its offsets', () => {
+  it("gives the topic's id, and another once the topic is deleted and created again", async () => {
+    const topic = await freshTopic(2)
+    const kafka = source()
+
+    const before = await kafka.partitions(topic)
+    await recreateTopic(topic, 3)
+    const after = await kafka.partitions(topic)
+
+    expect([...before]).toEqual([0, 1])
+    expect(before.topicId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    expect([...after]).toEqual([0, 1, 2])
+    expect(after.topicId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(after.topicId).not.toBe(before.topicId)
+  })
+
+  it('finds the first offset at or after a time, and the end when nothing is as recent', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, [message('early-0'), message('early-1')])
+    await new Promise((wait) => setTimeout(wait, 50))
+    const between = Date.now()
+    await new Promise((wait) => setTimeout(wait, 50))
+    await produce(topic, [message('late-0'), message('late-1'), message('late-2')])
+    const kafka = source()
+
+    const atTime = await kafka.offsetsAtTime(topic, [0], between)
+    const future = await kafka.offsetsAtTime(topic, [0], Date.now() + 60_000)
+
+    expect(atTime.get(0)).toBe(2)
+    expect(future.get(0)).toBe(5)
+    expect(atTime.unavailable.size).toBe(0)
   })
 })

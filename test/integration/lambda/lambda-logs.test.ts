@@ -6,7 +6,14 @@
 import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { consumerEnv, freshTopic, numberedMessages, produce } from '../../support/services.ts'
+import {
+  consumerEnv,
+  freshTopic,
+  numberedMessages,
+  produce,
+  recreateTopic,
+  storedItems,
+} from '../../support/services.ts'
 
 function metricNamesIn(lines: Array<Record<string, unknown>>): string[] {
   return lines
@@ -26,8 +33,9 @@ function invokeTwiceAsLambda(env: Record<string, string>): Promise<Array<Record<
       { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         if (error) return fail(new Error(`${error.message}\n${stderr}`))
+        // In Lambda both streams go to the log (Powertools writes WARN and ERROR lines to stderr).
         done(
-          stdout
+          `${stdout}\n${stderr}`
             .split('\n')
             .filter((line) => line.startsWith('{'))
             .map((line) => JSON.parse(line) as Record<string, unknown>),
@@ -97,6 +105,52 @@ describe("the function's logs and metrics in Lambda", () => {
       expect.objectContaining({ MaxOffsetLag: 0, service: 'orders-consumer', topic }),
     ])
     expect(lines.find((line) => line.message === 'Run summary')).toMatchObject({ service: 'orders-consumer' })
+  })
+
+  it('after the topic is re-created: an error line naming both offsets and the fix, a failed run, and the metric', async () => {
+    const topic = await freshTopic(1)
+    await produce(topic, numberedMessages(50, 1))
+    const lambda = {
+      ...consumerEnv(topic, { LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: 'orders-consumer' }),
+      AWS_LAMBDA_FUNCTION_NAME: 'kafka-consumer-lambda',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'us-east-1',
+    }
+    await invokeTwiceAsLambda(lambda)
+    await recreateTopic(topic, 1)
+    await produce(topic, numberedMessages(10, 1))
+
+    const lines = await invokeTwiceAsLambda(lambda)
+
+    const found = lines.filter((line) => String(line.message).startsWith('Stored offset does not fit'))
+    // Logged by the run that found it; the second run finds it recorded and fails the same way.
+    expect(found).toHaveLength(1)
+    expect(found[0]).toMatchObject({
+      level: 'ERROR',
+      partition: 0,
+      storedOffset: 49,
+      logStartOffset: 0,
+      logEndOffset: 10,
+      cause: expect.stringContaining('the topic was deleted and created again'),
+      fix: expect.stringContaining('lkc reset --to earliest --partition 0'),
+    })
+    const failures = lines.filter((line) => line.errorType !== undefined)
+    expect(failures.map((line) => line.errorType)).toEqual([
+      'StoredOffsetMismatchError',
+      'StoredOffsetMismatchError',
+    ])
+    expect(String(failures[0]?.errorMessage)).toContain('partition 0: stored offset 49, log 0 to 10')
+    expect(lines.filter((line) => line.message === 'Processed message')).toEqual([])
+    // Published without DETAILED_METRICS, every run, for the alarm.
+    expect(metricNamesIn(lines).filter((name) => name === 'StoredOffsetMismatch')).toHaveLength(2)
+    expect(lines.filter((line) => 'StoredOffsetMismatch' in line)).toEqual([
+      expect.objectContaining({ StoredOffsetMismatch: 1, service: 'orders-consumer', topic }),
+      expect.objectContaining({ StoredOffsetMismatch: 1, service: 'orders-consumer', topic }),
+    ])
+    expect(await storedItems(`lambda-consumer-group_${topic}`)).toEqual([
+      expect.objectContaining({ partition: 0, offset: 49, offset_mismatch: 'topic-id' }),
+    ])
+    for (const line of [...found, ...failures]) console.log(JSON.stringify(line))
   })
 
   it('publishes no metrics with PUBLISH_METRICS=false (the stack without monitoring)', async () => {

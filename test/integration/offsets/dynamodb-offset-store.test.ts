@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DynamoDbOffsetStore } from '../../../src/offsets/dynamodb-offset-store.ts'
 import { ConsumerIdCollisionError, OffsetStoreError } from '../../../src/offsets/errors.ts'
-import { dynamodb, putSeedItem, services, storedItems } from '../../support/services.ts'
+import { dynamodb, putSeedItem, services, startRecord, storedItems } from '../../support/services.ts'
+
+const TOPIC_ID = '5f1e6b2a-0c4d-4e8f-9a7b-3c2d1e0f9a8b'
 
 const client = dynamodb()
 afterAll(() => client.destroy())
@@ -88,6 +90,59 @@ describe('DynamoDbOffsetStore', () => {
     await putSeedItem('lambda-consumer-group', topic, 2, 5)
 
     expect([...(await offsets.read()).keys()]).toEqual([2])
+  })
+
+  it("stamps the topic's id on each offset it saves, and reads it back", async () => {
+    const { topic, store: offsets } = store()
+    await putSeedItem('lambda-consumer-group', topic, 0, 41)
+
+    await offsets.save([{ partition: 0, offset: 50, expected: 41, topicId: TOPIC_ID }])
+
+    expect((await offsets.read()).get(0)).toMatchObject({ offset: 50, topicId: TOPIC_ID })
+    expect((await storedItems(`lambda-consumer-group_${topic}`))[0]).toMatchObject({ topic_id: TOPIC_ID })
+  })
+
+  it("records the consumer's start once, at a sort key no partition has, and reads it beside the offsets", async () => {
+    const { topic, store: offsets } = store()
+
+    await offsets.recordStart({ partitionCount: 6, startedAt: '2026-12-01T10:00:00.000Z' })
+    await offsets.recordStart({ partitionCount: 9 })
+    await offsets.save([{ partition: 1, offset: 3, expected: undefined }])
+    const read = await offsets.read()
+
+    expect(read.start).toEqual({ partitionCount: 6, startedAt: '2026-12-01T10:00:00.000Z' })
+    expect([...read.keys()]).toEqual([1])
+    expect(await startRecord(`lambda-consumer-group_${topic}`)).toMatchObject({
+      partition: '2147483648',
+      partition_count: '6',
+      topic,
+      group_id: 'lambda-consumer-group',
+    })
+  })
+
+  it('records a mismatch in the item, offset kept, and a reset clears it and stamps the new id', async () => {
+    const { topic, store: offsets } = store()
+    await offsets.save([{ partition: 0, offset: 49, expected: undefined, topicId: TOPIC_ID }])
+    const stored = (await offsets.read()).get(0)!
+    const mismatch = {
+      reason: 'topic-id' as const,
+      foundAt: '2026-12-01T10:00:00.000Z',
+      logEndOffset: 10,
+      topicId: 'a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d',
+    }
+
+    const marked = await offsets.recordMismatch(0, stored, mismatch)
+    const stale = await offsets.recordMismatch(0, { ...stored, offset: 30 }, mismatch)
+    const afterMark = (await offsets.read()).get(0)
+    await offsets.overwrite(0, -1, 49, mismatch.topicId)
+    const afterReset = (await offsets.read()).get(0)
+
+    expect(marked).toEqual({ partition: 0, status: 'saved' })
+    expect(stale).toEqual({ partition: 0, status: 'conflict', current: 49 })
+    expect(afterMark).toEqual({ offset: 49, updatedAt: stored.updatedAt, topicId: TOPIC_ID, mismatch })
+    expect(afterReset).toMatchObject({ offset: -1, topicId: mismatch.topicId })
+    expect(afterReset?.mismatch).toBeUndefined()
+    expect((await storedItems(`lambda-consumer-group_${topic}`))[0]?.offset_mismatch).toBeUndefined()
   })
 
   it('names the table and the fix when the table does not exist', async () => {

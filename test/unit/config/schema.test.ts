@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/config/errors.ts'
-import { consumerIdOf, describeConfig, loadConfig, unknownKeys } from '../../../src/config/schema.ts'
+import {
+  consumerIdOf,
+  describeConfig,
+  loadConfig,
+  startPositionOf,
+  unknownKeys,
+} from '../../../src/config/schema.ts'
 
 const minimal = { KAFKA_BOOTSTRAP_SERVERS: 'b-1.example:9092,b-2.example:9092', KAFKA_TOPIC: 'test-topic' }
 
@@ -60,7 +66,7 @@ describe('loadConfig', () => {
     ['MAX_MESSAGES', '0', 'a whole number from 1 to 10000000'],
     ['MAX_MESSAGES', '99999999999', 'a whole number from 1 to 10000000'],
     ['MAX_MESSAGES', '10.5', 'a whole number from 1 to 10000000'],
-    ['START_POSITION', 'beginning', 'one of: earliest, latest'],
+    ['START_POSITION', 'beginning', 'one of: earliest, latest, timestamp'],
     ['KAFKA_BOOTSTRAP_SERVERS', 'localhost', 'host:port'],
     ['KAFKA_BOOTSTRAP_SERVERS', 'a:9092,,b:99999', 'host:port'],
     ['KAFKA_TOPIC', 'bad topic!', 'Kafka topic name'],
@@ -124,6 +130,80 @@ describe('loadConfig', () => {
 
   it('treats an empty value as unset', () => {
     expect(loadConfig({ ...minimal, KAFKA_GROUP_ID: '' }).kafkaGroupId).toBe('lambda-consumer-group')
+  })
+})
+
+describe('loadConfig: START_POSITION=timestamp', () => {
+  it('starts at START_TIMESTAMP, as the run takes it', () => {
+    const config = loadConfig({
+      ...minimal,
+      START_POSITION: 'timestamp',
+      START_TIMESTAMP: '2026-11-26T08:00:00Z',
+    })
+
+    expect(config).toMatchObject({ startPosition: 'timestamp', startTimestamp: '2026-11-26T08:00:00Z' })
+    expect(startPositionOf(config)).toEqual({ timestampMs: Date.UTC(2026, 10, 26, 8) })
+    expect(startPositionOf(loadConfig(minimal))).toBe('earliest')
+    expect(
+      startPositionOf(
+        loadConfig({
+          ...minimal,
+          START_POSITION: 'timestamp',
+          START_TIMESTAMP: '2026-11-26T09:30:00.250+01:00',
+        }),
+      ),
+    ).toEqual({ timestampMs: Date.UTC(2026, 10, 26, 8, 30, 0, 250) })
+  })
+
+  it('requires START_TIMESTAMP with it', () => {
+    const error = problemsOf({ ...minimal, START_POSITION: 'timestamp' })
+
+    expect(error.problems).toEqual([
+      {
+        key: 'START_TIMESTAMP',
+        value: undefined,
+        expected:
+          'an ISO-8601 time with its zone, e.g. "2026-11-26T08:00:00Z": START_POSITION=timestamp starts there',
+      },
+    ])
+  })
+
+  it('refuses START_TIMESTAMP without it, naming both fixes', () => {
+    const error = problemsOf({
+      ...minimal,
+      START_POSITION: 'latest',
+      START_TIMESTAMP: '2026-11-26T08:00:00Z',
+    })
+
+    expect(error.message).toContain(
+      'START_TIMESTAMP="2026-11-26T08:00:00Z": unset, as START_POSITION is latest: set START_POSITION=timestamp to start at this time, or unset START_TIMESTAMP',
+    )
+  })
+
+  it.each([
+    ['2026-11-26'],
+    ['2026-11-26T08:00:00'],
+    ['26/11/2026 08:00'],
+    ['2026-13-45T08:00:00Z'],
+    ['yesterday'],
+  ])('refuses %s: a time with its zone is expected', (text) => {
+    const error = problemsOf({ ...minimal, START_POSITION: 'timestamp', START_TIMESTAMP: text })
+
+    expect(error.problems).toEqual([
+      {
+        key: 'START_TIMESTAMP',
+        value: text,
+        expected: 'an ISO-8601 time with its zone, e.g. "2026-11-26T08:00:00Z"',
+      },
+    ])
+  })
+
+  it('refuses a time in the future, pointing to latest', () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString()
+
+    const error = problemsOf({ ...minimal, START_POSITION: 'timestamp', START_TIMESTAMP: future })
+
+    expect(error.problems[0]?.expected).toContain('a time that has passed: use START_POSITION=latest')
   })
 })
 

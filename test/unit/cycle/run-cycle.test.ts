@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { failureOf, MessagesFailedError, OffsetOutOfRangeError } from '../../../src/cycle/errors.ts'
+import {
+  failureOf,
+  MessagesFailedError,
+  OffsetOutOfRangeError,
+  StoredOffsetMismatchError,
+} from '../../../src/cycle/errors.ts'
 import { type CycleDependencies, type CycleOptions, runCycle } from '../../../src/cycle/run-cycle.ts'
 import { LambdaKafkaConsumerError } from '../../../src/errors.ts'
 import type { KafkaMessage, Processor } from '../../../src/processing/message.ts'
@@ -11,6 +16,7 @@ import {
   RecordingLogger,
   RecordingMetrics,
   record,
+  TOPIC_ID,
 } from '../../support/fakes.ts'
 
 function setup(processor?: Processor) {
@@ -191,17 +197,114 @@ describe('runCycle', () => {
     expect(offsets.items.get(0)?.offset).toBe(104)
   })
 
-  it('does not consume a partition whose stored offset is beyond its end, and says so', async () => {
+  it('fails on a partition whose stored offset is beyond its end, consuming the others, and records it', async () => {
     const { source, offsets, seen, logger, deps } = setup()
     source.addPartition(0, 5)
-    offsets.items.set(0, { offset: 50 })
+    source.addPartition(1, 3)
+    offsets.items.set(0, { offset: 50, topicId: TOPIC_ID })
+    const metrics = new RecordingMetrics()
+
+    const summary = await runCycle({ ...deps, metrics }, options())
+
+    expect(seen.map((message) => `${message.partition}:${message.offset}`)).toEqual(['1:0', '1:1', '1:2'])
+    expect(offsets.items.get(0)).toMatchObject({
+      offset: 50,
+      mismatch: { reason: 'beyond-end', logEndOffset: 5 },
+    })
+    expect(summary.partitions[0]).toMatchObject({
+      toOffset: 50,
+      count: 0,
+      lag: 5,
+      mismatch: { reason: 'beyond-end' },
+    })
+    expect(summary.mismatches).toEqual([
+      expect.objectContaining({ partition: 0, storedOffset: 50, logStartOffset: 0, logEndOffset: 5 }),
+    ])
+    expect(metrics.counts.get('StoredOffsetMismatch')).toBe(1)
+    expect(logger.at('error')[0]?.message).toContain('does not fit')
+    const failure = failureOf(summary)
+    expect(failure).toBeInstanceOf(StoredOffsetMismatchError)
+    expect((failure as Error).message).toContain('partition 0: stored offset 50, log 0 to 5 (its end offset)')
+    expect((failure as Error).message).toContain('lkc reset --to earliest')
+    expect((failure as StoredOffsetMismatchError).retriable).toBe(false)
+  })
+
+  it('never resumes past the gap: a recorded mismatch stops the partition once the log has grown past it', async () => {
+    const { source, offsets, seen, logger, deps } = setup()
+    const partition = source.addPartition(0, 5)
+    offsets.items.set(0, { offset: 49, topicId: TOPIC_ID })
+    await runCycle(deps, options())
+    // The log grows past the stored offset (a truncated log written again).
+    partition.records = Array.from({ length: 70 }, (_, offset) => record(offset, '{}'))
+    partition.endOffset = 70
+    const metrics = new RecordingMetrics()
+
+    const again = await runCycle({ ...deps, metrics }, options())
+
+    expect(seen).toEqual([])
+    expect(again.mismatches).toEqual([
+      expect.objectContaining({ partition: 0, reason: 'beyond-end', storedOffset: 49 }),
+    ])
+    expect(again.partitions[0]?.lag).toBe(70)
+    expect(failureOf(again)).toBeInstanceOf(StoredOffsetMismatchError)
+    expect(metrics.counts.get('StoredOffsetMismatch')).toBe(1)
+    // Recorded once, by the run that found it; the later runs write nothing.
+    expect(offsets.mismatchesRecorded).toHaveLength(1)
+    expect(offsets.saves).toEqual([])
+    expect(logger.at('error')).toHaveLength(1)
+  })
+
+  it('fails on a topic re-created with more messages than the stored offset: no message skipped, none consumed', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 50)
+    offsets.items.set(0, { offset: 49, topicId: TOPIC_ID })
+    source.recreate('7c3a9e10-2b4d-4f6a-8e1c-0d9b8a7f6e5d', [70])
 
     const summary = await runCycle(deps, options())
 
-    expect(seen).toHaveLength(0)
-    expect(offsets.items.get(0)?.offset).toBe(50)
-    expect(summary.offsetsWritten).toBe(0)
-    expect(logger.at('warn')[0]?.message).toContain('beyond the end')
+    expect(seen).toEqual([])
+    expect(summary.mismatches).toEqual([
+      expect.objectContaining({
+        partition: 0,
+        reason: 'topic-id',
+        storedOffset: 49,
+        storedTopicId: TOPIC_ID,
+        topicId: '7c3a9e10-2b4d-4f6a-8e1c-0d9b8a7f6e5d',
+        logEndOffset: 70,
+      }),
+    ])
+    expect((failureOf(summary) as Error).message).toContain(
+      `it was saved for topic id ${TOPIC_ID}, and the topic's id is now 7c3a9e10-2b4d-4f6a-8e1c-0d9b8a7f6e5d`,
+    )
+    expect(offsets.items.get(0)).toMatchObject({ offset: 49, mismatch: { reason: 'topic-id' } })
+  })
+
+  it('treats an item without a topic id as re-created when other items were saved for another id', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 20)
+    source.addPartition(1, 20)
+    offsets.items.set(0, { offset: 9, topicId: '7c3a9e10-2b4d-4f6a-8e1c-0d9b8a7f6e5d' })
+    offsets.items.set(1, { offset: 9 })
+
+    const summary = await runCycle(deps, options())
+
+    expect(seen).toEqual([])
+    expect(summary.mismatches.map((mismatch) => [mismatch.partition, mismatch.reason])).toEqual([
+      [0, 'topic-id'],
+      [1, 'topic-id'],
+    ])
+  })
+
+  it("adopts the Python design's items (no topic id) and stamps the id on their next save", async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 10)
+    offsets.items.set(0, { offset: 6 })
+
+    const summary = await runCycle(deps, options())
+
+    expect(seen.map((message) => message.offset)).toEqual([7, 8, 9])
+    expect(summary.mismatches).toEqual([])
+    expect(offsets.items.get(0)).toMatchObject({ offset: 9, topicId: TOPIC_ID })
   })
 
   it('skips offsets the broker reports as covered without records (control markers, aborted records)', async () => {
@@ -295,6 +398,40 @@ describe('runCycle', () => {
     await runCycle(deps, options())
 
     expect(source.fetches.slice(0, 3).map((requests) => requests[0]!.partition)).toEqual([0, 1, 2])
+  })
+
+  it('sends the offsets read beside the topic lookup, not after it', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 3)
+    offsets.items.set(0, { offset: 2 })
+    let answer: () => void = () => {}
+    const lookedUp = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    const partitions = source.partitions.bind(source)
+    let readsWhileLookingUp = -1
+    source.partitions = async (topic) => {
+      await lookedUp
+      return partitions(topic)
+    }
+
+    const running = runCycle(deps, options())
+    await Promise.resolve()
+    readsWhileLookingUp = offsets.reads
+    answer()
+    const summary = await running
+
+    expect(readsWhileLookingUp).toBe(1)
+    expect(offsets.reads).toBe(1)
+    expect(summary.stopReason).toBe('caught-up')
+  })
+
+  it('reports the missing topic, not the offsets read, when both fail', async () => {
+    const { source, offsets, deps } = setup()
+    source.topicExists = false
+    offsets.failRead = new Error('DynamoDB is down')
+
+    await expect(runCycle(deps, options())).rejects.toThrow('does not exist')
   })
 
   it('lets a missing topic fail the run before anything is written', async () => {
@@ -431,6 +568,46 @@ describe('runCycle: the run lease', () => {
     expect(offsets.items.get(0)?.offset).toBe(9)
   })
 
+  it('counts and warns once about an offset deleted by retention when the offsets are read again', async () => {
+    const { source, offsets, logger, deps } = setup()
+    source.addPartition(0, 5, 100)
+    source.addPartition(1, 5)
+    source.unavailable.set(1, 'no leader (LEADER_NOT_AVAILABLE)')
+    offsets.items.set(0, { offset: 89 })
+    const metrics = new RecordingMetrics()
+    const lease = new InMemoryRunLease()
+    // The previous run released the lease just after this run's first read: the offsets are read again.
+    lease.beforeAcquire = (now) => {
+      lease.previousWriteAt = now
+    }
+
+    await runCycle({ ...deps, lease, metrics }, options())
+
+    expect(offsets.reads).toBe(2)
+    expect(metrics.counts.get('OffsetOutOfRange')).toBe(1)
+    expect(metrics.counts.get('OffsetsLostToRetention')).toBe(10)
+    expect(metrics.counts.get('PartitionsWithoutLeader')).toBe(1)
+    expect(logger.at('warn').map((entry) => entry.attributes?.partition)).toEqual([0, 1])
+  })
+
+  it('tells only what the second read found when the previous run saved in between', async () => {
+    const { source, offsets, logger, seen, deps } = setup()
+    source.addPartition(0, 10, 100)
+    offsets.items.set(0, { offset: 89 })
+    const metrics = new RecordingMetrics()
+    const lease = new InMemoryRunLease()
+    lease.beforeAcquire = (now) => {
+      offsets.items.set(0, { offset: 104 })
+      lease.previousWriteAt = now
+    }
+
+    await runCycle({ ...deps, lease, metrics }, options())
+
+    expect(seen.map((message) => message.offset)).toEqual([105, 106, 107, 108, 109])
+    expect(metrics.counts.has('OffsetOutOfRange')).toBe(false)
+    expect(logger.at('warn')).toEqual([])
+  })
+
   it('fails before consuming anything when the lease cannot be taken (DynamoDB unreachable)', async () => {
     const { source, offsets, seen, deps } = setup()
     source.addPartition(0, 2)
@@ -541,6 +718,42 @@ describe('runCycle: checkpoints', () => {
     expect(summary.error).toBeUndefined()
     expect(offsets.items.get(0)?.offset).toBe(4)
     expect(offsets.saves).toHaveLength(3)
+  })
+
+  it('retries only the writes that failed, and knows the others were saved', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    source.addPartition(1, 5)
+    offsets.failPartitions.set(1, new RetriableError('no answer within 2000 ms'))
+
+    const summary = await runCycle(deps, options())
+
+    expect(offsets.saves.map((writes) => writes.map((write) => write.partition))).toEqual([[0, 1], [1], [1]])
+    expect(offsets.items.get(0)?.offset).toBe(4)
+    expect(summary.partitions.map((partition) => partition.toOffset)).toEqual([4, null])
+    expect((summary.error as Error).message).toBe('no answer within 2000 ms')
+    expect(summary.offsetsWritten).toBe(1)
+  })
+
+  it('reports no conflict for a partition a failed checkpoint did save: the final save expects its new value', async () => {
+    const { source, offsets, deps } = setup({ process: async () => {} })
+    source.addPartition(0, 30)
+    source.addPartition(1, 30)
+    offsets.failPartitions.set(1, new RetriableError('no answer within 2000 ms'))
+
+    const summary = await runCycle(deps, options({ checkpoint: { everyMessages: 10, everyMs: 0 } }))
+
+    // The checkpoint saved partition 0 and not 1; the final save moved 0 on from what the checkpoint stored.
+    expect(summary.stopReason).toBe('offset-store-error')
+    const savedOfZero = offsets.saves.flat().filter((write) => write.partition === 0)
+    expect(savedOfZero.length).toBeGreaterThanOrEqual(2)
+    expect(savedOfZero[1]?.expected).toBe(savedOfZero[0]?.offset)
+    expect(summary.conflicts).toEqual([])
+    expect(offsets.items.get(0)?.offset).toBe(
+      summary.partitions[0]!.fromOffset + summary.partitions[0]!.count - 1,
+    )
+    expect(failureOf(summary)).toBe(summary.error)
+    expect((failureOf(summary) as Error).message).toBe('no answer within 2000 ms')
   })
 
   it('counts an offset already at the value written as saved (an earlier attempt landed late)', async () => {
@@ -714,7 +927,7 @@ describe('runCycle: outside failures', () => {
     expect(summary.count).toBe(10)
     expect(offsets.items.get(0)?.offset).toBe(9)
     // Progress is saved before each wait.
-    expect(offsets.saves[0]).toEqual([{ partition: 0, offset: 3, expected: undefined }])
+    expect(offsets.saves[0]).toEqual([{ partition: 0, offset: 3, expected: undefined, topicId: TOPIC_ID }])
   })
 
   it('gives up after Kafka keeps failing, having saved what it did', async () => {
@@ -741,6 +954,95 @@ describe('runCycle: outside failures', () => {
 
     expect(seen.map((message) => `${message.partition}:${message.offset}`)).toEqual(['1:0', '1:1', '1:2'])
     expect(logger.at('info')[0]).toMatchObject({ message: expect.stringContaining('New partition') })
+  })
+
+  it('starts a partition its first run could not save at START_POSITION on the next run, not at earliest', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 20)
+    source.addPartition(1, 20)
+    source.unavailable.set(1, 'no leader (LEADER_NOT_AVAILABLE)')
+    await runCycle(deps, options({ startPosition: 'latest' }))
+    source.unavailable.clear()
+
+    const second = await runCycle(deps, options({ startPosition: 'latest' }))
+
+    expect(seen).toEqual([])
+    expect(second.partitions.map((partition) => partition.fromOffset)).toEqual([20, 20])
+    expect(offsets.items.get(1)?.offset).toBe(19)
+  })
+
+  it("records the consumer's start before its first offset, and never again", async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 5)
+    source.addPartition(1, 5)
+
+    await runCycle(deps, options())
+    source.partitionsOf.get(0)!.records.push(record(5, '{}'))
+    source.partitionsOf.get(0)!.endOffset = 6
+    await runCycle(deps, options())
+
+    expect(offsets.calls).toEqual(['read', 'recordStart', 'save 0,1', 'read', 'save 0'])
+    expect(offsets.start).toMatchObject({ partitionCount: 2 })
+  })
+
+  it('writes no start record when a first run has nothing to do, nor in a table that already has offsets', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 0)
+    await runCycle(deps, options())
+    source.addPartition(1, 3)
+    offsets.items.set(0, { offset: -1 })
+
+    await runCycle(deps, options({ startPosition: 'latest' }))
+
+    expect(offsets.calls).not.toContain('recordStart')
+    // Without the record, a partition without an offset in a table that has some was added since.
+    expect(offsets.items.get(1)?.offset).toBe(2)
+  })
+
+  it('starts at the first message at or after START_TIMESTAMP, looked up only for the partitions that need it', async () => {
+    const { source, offsets, seen, deps } = setup()
+    source.addPartition(0, 10)
+    source.addPartition(1, 10)
+    offsets.start = { partitionCount: 2 }
+    offsets.items.set(1, { offset: 2 })
+    // Records are stamped 1_700_000_000_000 + offset: offset 6 is the first at or after this time.
+    const timestampMs = 1_700_000_000_006
+
+    const summary = await runCycle(deps, options({ startPosition: { timestampMs } }))
+
+    expect(source.timeLookups).toEqual([{ timestampMs, partitions: [0] }])
+    expect(seen.map((message) => `${message.partition}:${message.offset}`).sort()).toEqual(
+      ['0:6', '0:7', '0:8', '0:9', '1:3', '1:4', '1:5', '1:6', '1:7', '1:8', '1:9'].sort(),
+    )
+    expect(summary.partitions[0]?.fromOffset).toBe(6)
+  })
+
+  it('saves a START_TIMESTAMP start at once, even with nothing after it', async () => {
+    const { source, offsets, deps } = setup()
+    source.addPartition(0, 4)
+
+    await runCycle(deps, options({ startPosition: { timestampMs: 1_800_000_000_000 } }))
+
+    expect(offsets.items.get(0)?.offset).toBe(3)
+  })
+
+  it('leaves out a partition whose offset at the time cannot be looked up (no leader)', async () => {
+    const { source, deps } = setup()
+    source.addPartition(0, 4)
+    source.addPartition(1, 4)
+    const lookup = source.offsetsAtTime.bind(source)
+    source.offsetsAtTime = async (topic, partitions, timestampMs) => {
+      const found = await lookup(topic, partitions, timestampMs)
+      const kept = new Map([...found].filter(([partition]) => partition !== 1))
+      return Object.assign(kept, { unavailable: new Map([[1, 'its leader did not answer']]) })
+    }
+
+    const summary = await runCycle(deps, options({ startPosition: { timestampMs: 1_700_000_000_002 } }))
+
+    expect(summary.partitions.map((partition) => partition.unavailable ?? partition.fromOffset)).toEqual([
+      2,
+      'its leader did not answer',
+    ])
   })
 
   it('remembers a latest start on an empty partition, so a message produced before the next run is read', async () => {

@@ -60,6 +60,48 @@ describe('runCycle with a shard', () => {
     expect(offsets.items.get(0)?.offset).toBe(1)
   })
 
+  it('starts each shard at START_POSITION=latest on its own first run, after another shard has saved', async () => {
+    const { source, offsets, seen, deps } = setup()
+    for (const partition of [0, 1, 2, 3]) source.addPartition(partition, 50)
+    const latest = (index: number) => ({ ...options({ count: 2, index }), startPosition: 'latest' as const })
+
+    await runCycle(deps, latest(1))
+    const shardZero = await runCycle(deps, latest(0))
+
+    // Shard 0's first run comes after shard 1 saved: its partitions still start at their end.
+    expect(seen).toEqual([])
+    expect(shardZero.partitions.map((partition) => [partition.partition, partition.fromOffset])).toEqual([
+      [0, 50],
+      [2, 50],
+    ])
+    expect([...offsets.items].map(([partition, item]) => [partition, item.offset])).toEqual([
+      [1, 49],
+      [3, 49],
+      [0, 49],
+      [2, 49],
+    ])
+    // Shard 1 recorded the consumer's start (4 partitions) before saving anything; shard 0 found it.
+    expect(offsets.start).toMatchObject({ partitionCount: 4 })
+    expect(offsets.calls.filter((call) => call !== 'read')).toEqual(['recordStart', 'save 1,3', 'save 0,2'])
+  })
+
+  it('starts a partition added after the consumer started at its first message, whichever shard finds it', async () => {
+    const { source, offsets, seen, deps } = setup()
+    for (const partition of [0, 1]) source.addPartition(partition, 10)
+    const latest = (index: number) => ({ ...options({ count: 2, index }), startPosition: 'latest' as const })
+    await runCycle(deps, latest(1))
+    source.addPartition(2, 5)
+    source.addPartition(3, 5)
+
+    await runCycle(deps, latest(0))
+    await runCycle(deps, latest(1))
+
+    expect(seen.map((message) => `${message.partition}:${message.offset}`).sort()).toEqual(
+      ['2:0', '2:1', '2:2', '2:3', '2:4', '3:0', '3:1', '3:2', '3:3', '3:4'].sort(),
+    )
+    expect(offsets.items.get(0)?.offset).toBe(9)
+  })
+
   it('warns and consumes nothing when there are more shards than partitions', async () => {
     const { source, offsets, logger, deps } = setup()
     source.addPartition(0, 3)

@@ -30,8 +30,12 @@ describe('DynamoDB calls of the offsets table, against a DynamoDB that never ans
     const store = new DynamoDbOffsetStore(client, key, { attemptTimeoutMs: 60_000 })
     const write = { partition: 0, offset: 5, expected: 4 }
 
-    const cut = await store.save([write], Date.now() + 30).catch((caught: unknown) => caught)
-    const late = await store.save([write], Date.now() - 1).catch((caught: unknown) => caught)
+    const errorOf = async (endBy: number) => {
+      const [result] = await store.save([write], endBy)
+      return result?.status === 'failed' ? result.error : result
+    }
+    const cut = await errorOf(Date.now() + 30)
+    const late = await errorOf(Date.now() - 1)
 
     expect((cut as Error).message).toMatch(/save the offset of partition 0 .*: no answer within \d+ ms/)
     expect((late as OffsetStoreError).message).toContain(

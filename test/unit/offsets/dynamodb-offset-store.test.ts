@@ -34,6 +34,29 @@ describe('DynamoDbOffsetStore conditions', () => {
   })
 })
 
+describe('DynamoDbOffsetStore saves', () => {
+  it('reports each write on its own: one that fails does not hide that another was saved', async () => {
+    const { client } = fakeDynamoDbClient((command) => {
+      const item = command.input.Item as { partition: { N: string } }
+      if (item.partition.N === '1')
+        throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' })
+      return {}
+    })
+    const store = new DynamoDbOffsetStore(client, key)
+
+    const results = await store.save([
+      { partition: 0, offset: 15, expected: 10 },
+      { partition: 1, offset: 8, expected: 5 },
+    ])
+
+    expect(results[0]).toEqual({ partition: 0, status: 'saved' })
+    expect(results[1]).toMatchObject({ partition: 1, status: 'failed' })
+    const error = (results[1] as { error: Error & { retriable: boolean } }).error
+    expect(error.message).toContain('Could not save the offset of partition 1')
+    expect(error.retriable).toBe(true)
+  })
+})
+
 describe('DynamoDbOffsetStore consumer_id collisions', () => {
   it("refuses to read offsets that another consumer's topic and group wrote under the same consumer_id", async () => {
     // group "a_b" with topic "c", and group "a" with topic "b_c": both are consumer_id "a_b_c".

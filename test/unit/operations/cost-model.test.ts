@@ -52,8 +52,8 @@ describe('estimateMonthlyCost', () => {
   it('counts the metrics the consumer publishes and the alarms the construct makes', () => {
     expect(customMetricsOf({ partitions: 3, partitionLag: false, detailed: false })).toBe(2)
     expect(customMetricsOf({ partitions: 3, partitionLag: true, detailed: true })).toBe(11)
-    expect(stackMonitoringOf()).toEqual({ dashboards: 0, alarmMetrics: 6 })
-    expect(stackMonitoringOf({ shards: 2, dashboard: true })).toEqual({ dashboards: 1, alarmMetrics: 10 })
+    expect(stackMonitoringOf()).toEqual({ dashboards: 0, alarmMetrics: 8 })
+    expect(stackMonitoringOf({ shards: 2, dashboard: true })).toEqual({ dashboards: 1, alarmMetrics: 12 })
   })
 
   it("stays within $1.50 a month with the alarms on, for the seed's workload when idle", () => {

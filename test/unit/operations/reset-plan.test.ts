@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PartitionStatus } from '../../../src/operations/partition-status.ts'
 import {
+  changesOf,
   formatPlan,
   parseResetTarget,
   planReset,
@@ -18,6 +19,7 @@ const row = (
   logStartOffset,
   logEndOffset,
   lag: logEndOffset - (storedOffset === null ? logStartOffset : storedOffset + 1),
+  nextOffset: storedOffset === null ? logStartOffset : storedOffset + 1,
   lastSaved: null,
 })
 
@@ -81,6 +83,36 @@ describe('planReset', () => {
     )
 
     expect(plan.map((step) => step.nextAfter)).toEqual([70, 30])
+  })
+
+  const recreated: PartitionStatus = {
+    ...row(2, 49, 0, 10),
+    lag: 10,
+    nextOffset: null,
+    mismatch: { reason: 'topic-id', storedOffset: 49, logStartOffset: 0, logEndOffset: 10 },
+  }
+
+  it('starts a partition stopped on a re-created topic at its first message, counting what the new log holds', () => {
+    const [step] = planReset([recreated], { kind: 'earliest' })
+
+    expect(step).toMatchObject({ oldOffset: 49, newOffset: -1, nextBefore: null, nextAfter: 0, replayed: 10 })
+    expect(formatPlan([step!])).toMatch(
+      /2\s+49\s+-1\s+stopped -> 0\s+consumed from here: 10 message\(s\) of the re-created topic to process/,
+    )
+  })
+
+  it('says what --to latest skips of a re-created topic', () => {
+    expect(formatPlan(planReset([recreated], { kind: 'latest' }))).toContain(
+      'consumed from here: 0 message(s) of the re-created topic to process; SKIPS the 10 before it',
+    )
+  })
+
+  it('writes a stopped partition even when its offset would not change (clearing the mark)', () => {
+    const plan = planReset([row(0, 49, 10, 100)], { kind: 'offset', offset: 50 })
+    const stoppedAtSame = planReset([{ ...recreated, logEndOffset: 60 }], { kind: 'offset', offset: 50 })
+
+    expect(changesOf(plan)).toEqual([])
+    expect(changesOf(stoppedAtSame).map((step) => [step.oldOffset, step.newOffset])).toEqual([[49, 49]])
   })
 
   it('formats the plan as a table that says what is skipped', () => {
