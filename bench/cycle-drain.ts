@@ -182,15 +182,18 @@ if (values.processor !== 'async') processors.push(['sync no-op processor', { pro
 if (values.processor !== 'sync') processors.push(['async no-op processor', { async process() {} }])
 
 console.log(
-  `runCycle, ${total.toLocaleString('en-US')} messages of 200 B over ${partitions} partitions from memory, median of ${rounds}, Node ${process.version}`,
+  `runCycle, ${total.toLocaleString('en-US')} messages of 200 B over ${partitions} partitions from memory, median of ${rounds} (interleaved), Node ${process.version}`,
 )
 for (const [, processor] of processors) await drainOnce(processor)
-for (const [label, processor] of processors) {
-  const times: number[] = []
-  for (let round = 0; round < rounds; round++) times.push(await drainOnce(processor))
-  times.sort((a, b) => a - b)
+const times = processors.map((): number[] => [])
+for (let round = 0; round < rounds; round++) {
+  for (const [index, [, processor]] of processors.entries()) times[index]!.push(await drainOnce(processor))
+}
+for (const [index, [label]] of processors.entries()) {
+  const sorted = times[index]!.sort((a, b) => a - b)
+  const middle = sorted[Math.floor(rounds / 2)]!
   const ns = (ms: number) => ((ms / total) * 1e6).toFixed(0)
   console.log(
-    `${label.padEnd(24)} ${ns(times[Math.floor(rounds / 2)]!).padStart(5)} ns/message (min ${ns(times[0]!)}), ${Math.round((total / times[Math.floor(rounds / 2)]!) * 1000).toLocaleString('en-US')} msgs/s`,
+    `${label.padEnd(24)} ${ns(middle).padStart(5)} ns/message (min ${ns(sorted[0]!)}), ${Math.round((total / middle) * 1000).toLocaleString('en-US')} msgs/s`,
   )
 }

@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     await Promise.allSettled([broker.stop(), dynamodb.stop()])
   }
   if (cpuProfileDir !== undefined) {
-    const summary = await summariseProfiles(cpuProfileDir, bundles.selfContained.path)
+    const summary = await summariseProfiles(cpuProfileDir)
     process.stdout.write(`\n${summary}\n`)
     log(`CPU profiles and their summary (summary.md) in ${cpuProfileDir}`)
   }

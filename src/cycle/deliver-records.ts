@@ -115,16 +115,21 @@ const MESSAGES_PER_TURN = 512
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** The watchdog's ticks per PROCESSING_TIMEOUT_MS: a call is abandoned at most an eighth of it late. */
+const TICKS_PER_TIMEOUT = 8
+
 /**
  * One batch given to `process` one message at a time: the path almost every message takes, so
  * it costs no promise of its own per message. A message done with synchronously costs none at
  * all; one whose processor returns a promise costs only the `await` of that promise, here in
  * the loop. PROCESSING_TIMEOUT_MS and the deadline are kept by one timer per batch (the
- * watchdog), not one per call: it fires when the call in flight may be due, and if that call
- * has been running for too long, it abandons it (as if it had thrown a ProcessingTimeoutError,
- * or left for the next run at the deadline) and carries on the delivery in a new loop; the
- * loop that was awaiting the abandoned call sees it was superseded and ends when (if ever) the
- * call settles, its rejection handled.
+ * watchdog), not one per call, and without reading the clock per call: while calls are in
+ * flight it ticks every eighth of the timeout (sooner at the deadline), and a call it finds in
+ * flight at more than eight ticks in a row has run for longer than the timeout (by at most an
+ * eighth of it). It abandons that call (as if it had thrown a ProcessingTimeoutError, or left
+ * for the next run at the deadline) and carries on the delivery in a new loop; the loop that
+ * was awaiting the abandoned call sees it was superseded and ends when (if ever) the call
+ * settles, its rejection handled.
  */
 class OneAtATime {
   readonly #records: readonly FetchedRecord[]
@@ -138,11 +143,17 @@ class OneAtATime {
   #ended = false
   #resolve: (result: DeliveryResult) => void = () => {}
   #reject: (error: unknown) => void = () => {}
-  /** The call in flight that the watchdog keeps, if one is: its record, its message, its start. */
-  #watchedRecord: FetchedRecord | undefined
+  /** The call in flight, if one is: its record's index (else -1) and its message. */
+  #watchedIndex = -1
   #watchedMessage: KafkaMessage | undefined
-  #watchedSince = 0
+  /** The call the watchdog found in flight at its last tick, and at how many ticks in a row. */
+  #seenIndex = -1
+  #seenTicks = 0
   #watchdog: NodeJS.Timeout | undefined
+  /** The watchdog's tick, ms: an eighth of the timeout; infinite without a timeout. */
+  readonly #tickMs: number
+  /** Neither a timeout nor a deadline: no call is watched. */
+  readonly #unbounded: boolean
 
   constructor(
     records: readonly FetchedRecord[],
@@ -154,6 +165,9 @@ class OneAtATime {
     this.#reader = reader
     this.#context = context
     this.#call = process
+    const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
+    this.#tickMs = timeoutMs / TICKS_PER_TIMEOUT
+    this.#unbounded = !Number.isFinite(timeoutMs) && !Number.isFinite(context.deadline)
   }
 
   run(preparing: Promise<void> | undefined): Promise<DeliveryResult> {
@@ -212,19 +226,22 @@ class OneAtATime {
             continue
           }
           if (result !== undefined) {
-            this.#watch(record, message as KafkaMessage)
+            // Watched: the index and the message are all the watchdog needs, no clock read.
+            this.#watchedIndex = this.#next - 1
+            this.#watchedMessage = message as KafkaMessage
+            if (this.#watchdog === undefined && !this.#unbounded) this.#arm()
             try {
               await result
             } catch (error) {
               if (generation !== this.#generation) return
-              this.#watchedRecord = undefined
+              this.#watchedIndex = -1
               const stop = await retryOrDeadLetter(record, message as KafkaMessage, call, context, { error })
               if (stop !== undefined) return this.#end(stop)
               continue
             }
             // Abandoned meanwhile: another loop has carried on from the next message.
             if (generation !== this.#generation) return
-            this.#watchedRecord = undefined
+            this.#watchedIndex = -1
           }
         }
         const waiting = context.onDone(record.offset, message === FILTERED ? 'filtered' : 'processed')
@@ -248,53 +265,52 @@ class OneAtATime {
     this.#resolve(result)
   }
 
-  /** A call returned a promise: the watchdog keeps it, armed if it is not already. */
-  #watch(record: FetchedRecord, message: KafkaMessage): void {
-    this.#watchedRecord = record
-    this.#watchedMessage = message
-    this.#watchedSince = performance.now()
-    if (this.#watchdog === undefined) this.#arm(this.#context.policy.timeoutMs ?? Number.POSITIVE_INFINITY)
-  }
-
-  #arm(untilTimeoutMs: number): void {
+  /** The next tick: an eighth of the timeout from now, or the deadline if that comes first. */
+  #arm(): void {
     const context = this.#context
-    const boundMs = Math.min(untilTimeoutMs, context.deadline - context.clock())
-    // Neither a timeout nor a deadline: nothing to watch for.
-    if (!Number.isFinite(boundMs)) return
-    this.#watchdog = setTimeout(this.#onWatchdog, Math.max(1, Math.ceil(boundMs)))
+    const untilDeadlineMs = context.deadline - context.clock()
+    this.#watchdog = setTimeout(this.#onTick, Math.max(1, Math.ceil(Math.min(this.#tickMs, untilDeadlineMs))))
   }
 
   #stopWatchdog(): void {
     if (this.#watchdog !== undefined) clearTimeout(this.#watchdog)
     this.#watchdog = undefined
-    this.#watchedRecord = undefined
+    this.#watchedIndex = -1
     this.#watchedMessage = undefined
   }
 
-  readonly #onWatchdog = (): void => {
+  readonly #onTick = (): void => {
     this.#watchdog = undefined
-    const record = this.#watchedRecord
+    const index = this.#watchedIndex
     const message = this.#watchedMessage
     // Nothing in flight: the next call arms it again.
-    if (record === undefined || message === undefined || this.#ended) return
+    if (index < 0 || message === undefined || this.#ended) {
+      this.#seenIndex = -1
+      return
+    }
+    if (index === this.#seenIndex) this.#seenTicks++
+    else {
+      this.#seenIndex = index
+      this.#seenTicks = 1
+    }
     const context = this.#context
-    const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
-    const untilTimeoutMs = timeoutMs - (performance.now() - this.#watchedSince)
-    const untilDeadlineMs = context.deadline - context.clock()
-    const atDeadline = untilDeadlineMs <= 0 && untilDeadlineMs < untilTimeoutMs
-    if (!atDeadline && untilTimeoutMs > 0) {
-      // Not due yet: a call that started after the timer was set, or a timer a little early.
-      this.#arm(untilTimeoutMs)
+    const record = this.#records[index]!
+    const atDeadline = context.deadline - context.clock() <= 0
+    // Seen at more than TICKS_PER_TIMEOUT ticks in a row: in flight for more than the timeout.
+    if (!atDeadline && this.#seenTicks <= TICKS_PER_TIMEOUT) {
+      this.#arm()
       return
     }
     // The call is abandoned, not cancelled: the loop awaiting it is superseded by a new one.
     this.#generation++
-    this.#watchedRecord = undefined
+    this.#watchedIndex = -1
     this.#watchedMessage = undefined
+    this.#seenIndex = -1
     if (atDeadline) {
       this.#end(leftForNextRun(record.offset, context))
       return
     }
+    const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
     context.metrics.count('ProcessingTimeouts', 1)
     const error = new ProcessingTimeoutError(context.topic, context.partition, record.offset, timeoutMs, 1)
     void this.#loop(this.#generation, retryOrDeadLetter(record, message, this.#call, context, { error }))
