@@ -56,7 +56,8 @@ export function jsonReason(error: unknown): string {
  * where checking every value first cost a few percent of a drain (bench/README.md).
  */
 function utf8Text(bytes: Buffer): string | undefined {
-  const text = bytes.toString('utf8')
+  // UTF-8 is the default: without arguments, Buffer#toString skips looking up the encoding.
+  const text = bytes.toString()
   return text.includes('\uFFFD') && !isUtf8(bytes) ? undefined : text
 }
 
@@ -96,7 +97,7 @@ export const stringDecoder: BytesDecoder = {
  */
 export const keyStringDecoder: BytesDecoder = {
   format: 'string',
-  decode: (bytes) => bytes.toString('utf8'),
+  decode: (bytes) => bytes.toString(),
 }
 
 /** The bytes as they came: the same Buffer as `raw`. */
