@@ -493,6 +493,30 @@ async function measureThroughput(
       )
     })
   }
+  // `--compare-with`: another build's bundle drained the same way, interleaved with these.
+  const compared = new Map<RunId, number[]>()
+  const other = options.compareWith
+  if (other !== undefined) {
+    for (const plan of plans) {
+      measurements.push(async () => {
+        const measured = await drain(
+          stack,
+          other,
+          scenario,
+          topic,
+          plan.processor,
+          `${scenario.id}-${plan.run}-B`,
+          {
+            env: { ...plan.env, MAX_MESSAGES: String(plan.maxMessages) },
+            maxInvocations: plan.maxInvocations,
+            expectMessages: plan.expectMessages,
+          },
+        )
+        compared.set(plan.run, [...(compared.get(plan.run) ?? []), measured.result.elapsedMs])
+        log(`${scenario.id} ${plan.run}-B (--compare-with): ${ms(measured.result.elapsedMs)}`)
+      })
+    }
+  }
   for (let repeat = 1; repeat <= repeats; repeat++) {
     // Interleaved, so that a change in the machine's load hits all alike, and in a rotating
     // order with a pause before each, so that none always runs in the wake of another (the
@@ -510,6 +534,10 @@ async function measureThroughput(
       }),
     ]
     log(`${scenario.id} #${repeat}/${repeats}: ${parts.join(', ')}`)
+  }
+  for (const [run, times] of compared) {
+    const these = median(drains.get(run)!.map((measured) => measured.result.elapsedMs))
+    log(`${scenario.id} ${run}, drain medians: this build ${ms(these)}, --compare-with ${ms(median(times))}`)
   }
   const kcat: KcatResult | undefined =
     kcatRuns.length === 0
