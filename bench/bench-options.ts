@@ -2,6 +2,7 @@
  * The benchmark's flags (and their environment variables), for quick runs while working:
  * `npm run bench -- --scale 0.1 --repeat 1`. The defaults are the full benchmark of issue 14.
  */
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
 export interface Scenario {
@@ -74,6 +75,12 @@ export interface BenchOptions {
   readonly cpuProfileDir?: string
   /** Directory for the drain workers' `--trace-gc` output; unset: none. */
   readonly traceGcDir?: string
+  /**
+   * Another build's self-contained bundle (`node scripts/build-lambda.ts --self-contained
+   * --outfile ...` run in a checkout of it), drained beside each throughput run, interleaved, its
+   * medians logged (profiles and GC traces labelled `-B`): a before and after under the same load.
+   */
+  readonly compareWith?: string
 }
 
 export const USAGE = `Usage: npm run bench [-- options]
@@ -95,6 +102,7 @@ Options (environment variable in brackets):
   --no-write           print only; write nothing under bench/results/
   --cpu-prof DIR       profile every drain worker with node --cpu-prof into DIR, and summarise each profile
   --trace-gc DIR       run every drain worker with node --trace-gc, its output and a summary in DIR
+  --compare-with FILE  drain another build's self-contained bundle beside each throughput run (interleaved), log both medians
   --help`
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
@@ -113,6 +121,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'no-write': { type: 'boolean' },
       'cpu-prof': { type: 'string' },
       'trace-gc': { type: 'string' },
+      'compare-with': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -149,6 +158,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     writeResults: values['no-write'] !== true,
     ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
     ...(values['trace-gc'] && { traceGcDir: values['trace-gc'] }),
+    ...(values['compare-with'] && { compareWith: resolve(values['compare-with']) }),
   }
 }
 

@@ -100,9 +100,17 @@ export interface RequestCounts {
 }
 
 export interface ColdWarm {
-  readonly bundle: 'self-contained' | 'layer'
+  /**
+   * `construct`: the construct's bundle of an entry (the default handler), the Kafka client from
+   * the layer: what users deploy. `one-file`: the same in one file, as NodejsFunction made it
+   * before issue 14. `self-contained`: this repository's bundle with everything inlined.
+   */
+  readonly bundle: 'construct' | 'one-file' | 'self-contained'
+  /** What a cold start loads: the handler's file and the chunks it imports statically. */
   readonly bundleBytes: number
   readonly bundleGzipBytes: number
+  /** In chunks beside it, loaded only by the settings that use them. */
+  readonly lazyBytes?: number
   readonly dynamodbLatencyMs: number
   readonly importMs: Spread
   readonly firstInvocationMs: Spread
@@ -179,7 +187,7 @@ export interface TargetCheck {
 }
 
 export interface BundleComposition {
-  readonly bundle: 'self-contained' | 'layer'
+  readonly bundle: 'self-contained'
   /** Bytes in the minified bundle per npm package (the project's own code as `src`), largest first. */
   readonly packages: ReadonlyArray<{ readonly name: string; readonly bytes: number }>
 }

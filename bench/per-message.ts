@@ -40,12 +40,13 @@ const context: DeliveryContext = {
   partition: 0,
   processor: { process: () => {} },
   deadLetters: undefined,
-  policy: DEFAULT_PROCESSING_POLICY,
+  // As the handler runs it: PROCESSING_TIMEOUT_MS at its default, the invocation's deadline ahead.
+  policy: { ...DEFAULT_PROCESSING_POLICY, timeoutMs: 30_000 },
   logger: quiet,
   metrics,
   clock: Date.now,
   sleep: async () => {},
-  deadline: Number.POSITIVE_INFINITY,
+  deadline: Date.now() + 15 * 60_000,
   shouldStop: () => false,
   onDone: () => {
     done++

@@ -1,16 +1,17 @@
 /**
  * Summaries of the drain workers' CPU profiles (`npm run bench -- --cpu-prof DIR`): per
  * measured run, the functions with the most self time and the source files they come from,
- * positions mapped through the bundle's source map back to src/ and node_modules/. Written to
+ * positions mapped through the source maps of the bundle and of its chunks (the code split off
+ * for some settings) back to src/ and node_modules/. Written to
  * DIR/summary.md and printed; the profiles themselves open in Chrome DevTools.
  *
- *   node bench/profile-summary.ts DIR [BUNDLE]
+ *   node bench/profile-summary.ts DIR
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { SourceMap } from 'node:module'
 import { basename, join, relative, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 
 interface CallFrame {
   readonly functionName: string
@@ -43,12 +44,27 @@ export interface ProfileSummary {
 
 const root = resolve(import.meta.dirname, '..')
 
+/** The source map of a script the profile names (a `file:` URL with a `.map` beside it), if it has one. */
+export type SourceMaps = (url: string) => SourceMap | undefined
+
+/** Source maps read from disk once each: the bundle's, and each chunk's. */
+export function sourceMapsOnDisk(): SourceMaps {
+  const cache = new Map<string, SourceMap | undefined>()
+  return (url) => {
+    if (!url.startsWith('file:')) return undefined
+    if (!cache.has(url)) {
+      const path = `${fileURLToPath(url)}.map`
+      cache.set(url, existsSync(path) ? new SourceMap(JSON.parse(readFileSync(path, 'utf8'))) : undefined)
+    }
+    return cache.get(url)
+  }
+}
+
 /** Self time per function and per source file, over every profile of one label. */
 export function summarise(
   label: string,
   profiles: readonly CpuProfile[],
-  map?: SourceMap,
-  bundleUrl?: string,
+  maps: SourceMaps = () => undefined,
 ) {
   const byFunction = new Map<string, { name: string; where: string; samples: number }>()
   const byFile = new Map<string, number>()
@@ -61,7 +77,7 @@ export function summarise(
       const frame = nodes.get(id)
       if (frame === undefined) continue
       samples++
-      const { name, where, file } = locate(frame, map, bundleUrl)
+      const { name, where, file } = locate(frame, maps)
       const key = `${name} ${where}`
       const entry = byFunction.get(key) ?? { name, where, samples: 0 }
       entry.samples++
@@ -84,10 +100,11 @@ export function summarise(
   return { label, profiles: profiles.length, sampledMs, functions, files } satisfies ProfileSummary
 }
 
-function locate(frame: CallFrame, map: SourceMap | undefined, bundleUrl: string | undefined) {
+function locate(frame: CallFrame, maps: SourceMaps) {
   const name = frame.functionName || '(anonymous)'
   if (frame.url === '') return { name, where: '', file: name.startsWith('(') ? name : '(native)' }
-  if (map !== undefined && frame.url === bundleUrl) {
+  const map = maps(frame.url)
+  if (map !== undefined) {
     const origin = map.findOrigin(frame.lineNumber + 1, frame.columnNumber + 1)
     if ('fileName' in origin) {
       const file = shortPath(origin.fileName)
@@ -128,33 +145,25 @@ export function renderSummaries(summaries: readonly ProfileSummary[]): string {
 }
 
 /** Every profile in `directory`, grouped by label (its name without the run number), summarised. */
-export async function summariseProfiles(directory: string, bundle?: string): Promise<string> {
-  let map: SourceMap | undefined
-  if (bundle !== undefined && existsSync(`${bundle}.map`)) {
-    map = new SourceMap(JSON.parse(await readFile(`${bundle}.map`, 'utf8')))
-  }
-  const bundleUrl = bundle === undefined ? undefined : pathToFileURL(bundle).href
+export async function summariseProfiles(directory: string): Promise<string> {
+  const maps = sourceMapsOnDisk()
   const groups = new Map<string, CpuProfile[]>()
   for (const file of (await readdir(directory)).filter((name) => name.endsWith('.cpuprofile')).sort()) {
     const label = basename(file, '.cpuprofile').replace(/-\d+$/, '')
     const profile = JSON.parse(await readFile(join(directory, file), 'utf8')) as CpuProfile
     groups.set(label, [...(groups.get(label) ?? []), profile])
   }
-  const markdown = renderSummaries(
-    [...groups].map(([label, profiles]) => summarise(label, profiles, map, bundleUrl)),
-  )
+  const markdown = renderSummaries([...groups].map(([label, profiles]) => summarise(label, profiles, maps)))
   await writeFile(join(directory, 'summary.md'), `# CPU profiles: self time\n\n${markdown}`)
   return markdown
 }
 
 if (import.meta.main) {
-  const [directory, bundle] = process.argv.slice(2)
+  const [directory] = process.argv.slice(2)
   if (directory === undefined) {
-    process.stderr.write('usage: node bench/profile-summary.ts DIR [BUNDLE]\n')
+    process.stderr.write('usage: node bench/profile-summary.ts DIR\n')
     process.exitCode = 2
   } else {
-    process.stdout.write(
-      `${await summariseProfiles(resolve(directory), resolve(bundle ?? join(root, 'dist/bench/self-contained/index.mjs')))}\n`,
-    )
+    process.stdout.write(`${await summariseProfiles(resolve(directory))}\n`)
   }
 }

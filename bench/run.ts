@@ -15,13 +15,15 @@
  * Writes bench/results/<date>.{json,md,svg} and the summary in bench/README.md.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { build, type Metafile } from 'esbuild'
+import { bundleEntry, entryBuildOptions } from '../infra/entry-bundle.ts'
 import { bundleLambda } from '../scripts/build-lambda.ts'
 import { buildLayer } from '../scripts/build-layer.ts'
 import { lambdaHeapFlags } from '../scripts/lambda-node-flags.ts'
@@ -95,10 +97,26 @@ const IO_BOUND = { messages: 1000, partitions: 8, waitPerMessageMs: 5 } as const
 const log = (line: string) =>
   process.stderr.write(`\x1b[2m[bench ${new Date().toISOString().slice(11, 19)}]\x1b[0m ${line}\n`)
 
+interface BuiltBundle {
+  readonly path: string
+  /** What a cold start loads: the handler's file and the chunks it imports statically. */
+  readonly bytes: number
+  readonly gzipBytes: number
+  /** In chunks/ beside it, loaded only by the settings that use them. */
+  readonly lazyBytes: number
+}
+
+/** The bundles whose cold start is measured (`self-contained` also drains every throughput scenario). */
+export type BundleKind = ColdWarm['bundle']
+
 interface Bundles {
-  readonly selfContained: { path: string; bytes: number; gzipBytes: number; metafile: Metafile }
-  /** The deployed shape: the bundle alone in a task folder, the Kafka client from a built layer. */
-  readonly layer: { path: string; bytes: number; gzipBytes: number; metafile: Metafile; nodePath: string }
+  readonly selfContained: BuiltBundle & { readonly metafile: Metafile }
+  /** As the construct deploys the default handler (an entry): its bundle, the Kafka client from the layer. */
+  readonly construct: BuiltBundle
+  /** The same entry in one file, as NodejsFunction bundled it (before issue 14): nothing split off. */
+  readonly oneFile: BuiltBundle
+  /** The built layer's node_modules, for NODE_PATH. */
+  readonly nodePath: string
 }
 
 interface Stack {
@@ -137,7 +155,7 @@ async function main(): Promise<void> {
 
   const bundles = await buildBundles()
   log(
-    `bundles: self-contained ${kib(bundles.selfContained.bytes)}, layer-style ${kib(bundles.layer.bytes)} (Kafka client from the built layer)`,
+    `bundles loaded at a cold start: self-contained ${kib(bundles.selfContained.bytes)}, the construct's ${kib(bundles.construct.bytes)} (+ ${kib(bundles.construct.lazyBytes)} in chunks loaded when used), one file as NodejsFunction made it ${kib(bundles.oneFile.bytes)} (both with the Kafka client from the built layer)`,
   )
 
   log(
@@ -185,7 +203,7 @@ async function main(): Promise<void> {
     let kcatFixedMs: Spread | undefined
     if (options.sections.has('overhead')) {
       const idleTopic = await prepareIdleTopic(stack, bundles)
-      for (const kind of ['self-contained', 'layer'] as const) {
+      for (const kind of ['construct', 'one-file', 'self-contained'] as const) {
         overhead.push(await measureOverhead(stack, bundles, options, kind, idleTopic))
       }
       const kcatRuns: number[] = []
@@ -258,7 +276,7 @@ async function main(): Promise<void> {
     await Promise.allSettled([broker.stop(), dynamodb.stop()])
   }
   if (cpuProfileDir !== undefined) {
-    const summary = await summariseProfiles(cpuProfileDir, bundles.selfContained.path)
+    const summary = await summariseProfiles(cpuProfileDir)
     process.stdout.write(`\n${summary}\n`)
     log(`CPU profiles and their summary (summary.md) in ${cpuProfileDir}`)
   }
@@ -270,12 +288,6 @@ async function main(): Promise<void> {
 }
 
 async function buildBundles(): Promise<Bundles> {
-  const bundle = async (selfContained: boolean, name: string) => {
-    const outfile = join(root, 'dist/bench', name, 'index.mjs')
-    const { bytes, metafile } = await bundleLambda({ selfContained, outfile })
-    const gzipBytes = gzipSync(await readFile(outfile)).length
-    return { path: outfile, bytes, gzipBytes, metafile }
-  }
   await build({
     entryPoints: [join(import.meta.dirname, 'consumer-worker.ts')],
     outfile: workerPath,
@@ -285,25 +297,64 @@ async function buildBundles(): Promise<Bundles> {
     format: 'esm',
     logLevel: 'warning',
   })
-  // As Lambda runs it: the bundle alone in a task folder (no node_modules above it), the client
-  // from the layer this machine's architecture would get, through NODE_PATH.
-  const task = await mkdtemp(join(os.tmpdir(), 'lkc-bench-task-'))
-  const layerBundle = join(task, 'index.mjs')
-  const { bytes, metafile } = await bundleLambda({ selfContained: false, outfile: layerBundle })
+  const selfContainedPath = join(root, 'dist/bench/self-contained/index.mjs')
+  const { metafile } = await bundleLambda({ selfContained: true, outfile: selfContainedPath })
+  // As Lambda runs the construct's bundle: alone in a task folder (no node_modules above it), the
+  // client from the layer this machine's architecture would get, through NODE_PATH.
+  const entry = join(root, 'src/lambda/default-handler.ts')
+  const constructDir = await mkdtemp(join(os.tmpdir(), 'lkc-bench-task-'))
+  bundleEntry({ entry, outdir: constructDir, projectRoot: root })
+  const oneFileDir = await mkdtemp(join(os.tmpdir(), 'lkc-bench-task-'))
+  const {
+    entryPoints: _split,
+    outdir: _outdir,
+    chunkNames: _chunks,
+    ...asOneFile
+  } = entryBuildOptions({
+    entry,
+    outdir: oneFileDir,
+    projectRoot: root,
+  })
+  await build({
+    ...asOneFile,
+    entryPoints: [entry],
+    splitting: false,
+    outfile: join(oneFileDir, 'index.mjs'),
+  })
   const layerBuild = await buildLayer({
     architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
     outDir: join(root, 'dist/bench/layer-opt'),
   })
   return {
-    selfContained: await bundle(true, 'self-contained'),
-    layer: {
-      path: layerBundle,
-      bytes,
-      gzipBytes: gzipSync(await readFile(layerBundle)).length,
-      metafile,
-      nodePath: join(layerBuild.dir, 'nodejs/node_modules'),
-    },
+    selfContained: { ...(await sizesOf(selfContainedPath)), metafile },
+    construct: await sizesOf(join(constructDir, 'index.mjs')),
+    oneFile: await sizesOf(join(oneFileDir, 'index.mjs')),
+    nodePath: join(layerBuild.dir, 'nodejs/node_modules'),
   }
+}
+
+/** A bundle's size as a cold start sees it: its file and the chunks it imports statically, transitively. */
+async function sizesOf(path: string): Promise<BuiltBundle> {
+  const dir = dirname(path)
+  const loaded = new Set<string>()
+  const visit = async (file: string) => {
+    if (loaded.has(file)) return
+    loaded.add(file)
+    const code = await readFile(file, 'utf8')
+    for (const match of code.matchAll(/(?:^|[;\s}])import(?:[^"'()]*?from)?\s*"(\.\.?\/[^"]+)"/g)) {
+      await visit(resolve(dirname(file), match[1]!))
+    }
+  }
+  await visit(path)
+  const contents = await Promise.all([...loaded].map((file) => readFile(file)))
+  const bytes = contents.reduce((sum, content) => sum + content.length, 0)
+  const chunksDir = join(dir, 'chunks')
+  let lazyBytes = 0
+  for (const name of existsSync(chunksDir) ? await readdir(chunksDir) : []) {
+    const file = join(chunksDir, name)
+    if (name.endsWith('.mjs') && !loaded.has(file)) lazyBytes += (await stat(file)).size
+  }
+  return { path, bytes, gzipBytes: gzipSync(Buffer.concat(contents)).length, lazyBytes }
 }
 
 /** A fresh topic filled with the scenario's messages by kcat; returns how long producing took. */
@@ -442,6 +493,30 @@ async function measureThroughput(
       )
     })
   }
+  // `--compare-with`: another build's bundle drained the same way, interleaved with these.
+  const compared = new Map<RunId, number[]>()
+  const other = options.compareWith
+  if (other !== undefined) {
+    for (const plan of plans) {
+      measurements.push(async () => {
+        const measured = await drain(
+          stack,
+          other,
+          scenario,
+          topic,
+          plan.processor,
+          `${scenario.id}-${plan.run}-B`,
+          {
+            env: { ...plan.env, MAX_MESSAGES: String(plan.maxMessages) },
+            maxInvocations: plan.maxInvocations,
+            expectMessages: plan.expectMessages,
+          },
+        )
+        compared.set(plan.run, [...(compared.get(plan.run) ?? []), measured.result.elapsedMs])
+        log(`${scenario.id} ${plan.run}-B (--compare-with): ${ms(measured.result.elapsedMs)}`)
+      })
+    }
+  }
   for (let repeat = 1; repeat <= repeats; repeat++) {
     // Interleaved, so that a change in the machine's load hits all alike, and in a rotating
     // order with a pause before each, so that none always runs in the wake of another (the
@@ -459,6 +534,10 @@ async function measureThroughput(
       }),
     ]
     log(`${scenario.id} #${repeat}/${repeats}: ${parts.join(', ')}`)
+  }
+  for (const [run, times] of compared) {
+    const these = median(drains.get(run)!.map((measured) => measured.result.elapsedMs))
+    log(`${scenario.id} ${run}, drain medians: this build ${ms(these)}, --compare-with ${ms(median(times))}`)
   }
   const kcat: KcatResult | undefined =
     kcatRuns.length === 0
@@ -732,10 +811,15 @@ async function measureOverhead(
   stack: Stack,
   bundles: Bundles,
   options: BenchOptions,
-  kind: 'self-contained' | 'layer',
+  kind: BundleKind,
   topic: string,
 ): Promise<ColdWarm> {
-  const bundle = kind === 'self-contained' ? bundles.selfContained : bundles.layer
+  const bundle =
+    kind === 'self-contained'
+      ? bundles.selfContained
+      : kind === 'construct'
+        ? bundles.construct
+        : bundles.oneFile
   const runs: InvocationsResult[] = []
   const before = await stack.dynamodb.counts()
   for (let run = 0; run < options.coldRuns; run++) {
@@ -750,7 +834,7 @@ async function measureOverhead(
         ...stack.env,
         KAFKA_TOPIC: topic,
         KAFKA_GROUP_ID: 'bench-idle',
-        ...(kind === 'layer' && { NODE_PATH: bundles.layer.nodePath }),
+        ...(kind !== 'self-contained' && { NODE_PATH: bundles.nodePath }),
       },
     )
     const { message: result } = await worker.result
@@ -764,6 +848,7 @@ async function measureOverhead(
     bundle: kind,
     bundleBytes: bundle.bytes,
     bundleGzipBytes: bundle.gzipBytes,
+    lazyBytes: bundle.lazyBytes,
     dynamodbLatencyMs: options.dynamodbLatencyMs,
     importMs: spreadOf(runs.map((run) => run.importMs)),
     firstInvocationMs: spreadOf(runs.map((run) => run.firstInvocationMs)),
@@ -1015,7 +1100,7 @@ function perInvocation(counts: OperationCounts, invocations: number): Record<str
   )
 }
 
-function composition(bundle: 'self-contained' | 'layer', metafile: Metafile): BundleComposition {
+function composition(bundle: BundleComposition['bundle'], metafile: Metafile): BundleComposition {
   const output = Object.values(metafile.outputs).find((candidate) => candidate.entryPoint !== undefined)
   const bytes = new Map<string, number>()
   for (const [path, input] of Object.entries(output?.inputs ?? {})) {

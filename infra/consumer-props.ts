@@ -33,14 +33,20 @@ export interface ScheduledKafkaConsumerProps {
 
   /**
    * Your handler file, TypeScript or JavaScript, exporting `handler` (made with `createHandler`).
-   * Bundled at synthesis with the esbuild of your project (`aws-cdk-lib/aws-lambda-nodejs`,
-   * locally, no Docker), the Kafka client left out: it comes from the construct's layer.
+   * Bundled at synthesis with the esbuild of your project (locally, no Docker) into `index.mjs`
+   * and `chunks/` (the code only some settings use, loaded only then), the Kafka client left out:
+   * it comes from the construct's layer.
    * @default - the package's logging handler (`lambda-kafka-consumer/default-handler`)
    */
   readonly entry?: string
   /** The exported function's name in `entry` (or `file.export` of `code`). @default 'handler' ('index.handler' with code) */
   readonly handler?: string
-  /** More esbuild settings for `entry` (yours win, except the output format, ES modules). @default - none */
+  /**
+   * More esbuild settings for `entry`, as NodejsFunction takes them (yours win, except what is
+   * built and where: ES modules, split into `index.mjs` and `chunks/`). Refused: `nodeModules`,
+   * `commandHooks`, `preCompilation` and Docker, which need NodejsFunction's own steps.
+   * @default - none
+   */
   readonly bundling?: nodejs.BundlingOptions
   /** Instead of `entry`: a bundle you built, e.g. `lambda.Code.fromAsset('dist/lambda')`. @default - bundle `entry` */
   readonly code?: lambda.Code

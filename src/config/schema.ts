@@ -262,7 +262,7 @@ export const settings = {
   processingTimeoutMs: setting({
     key: 'PROCESSING_TIMEOUT_MS',
     description:
-      "How long one processor call (a message, or a batch) may take. A call still running then counts as a failed attempt: the message is tried again, then dead-lettered. The call is abandoned, not cancelled: what it was doing may still complete in the background (at-least-once; make the processor idempotent). Never past the run's deadline: a call still running there leaves its message for the next run, so keep PROCESSING_ATTEMPTS times this well inside the function's timeout (the default: 3 x 30 s in a 5-minute function). A processor that returns no promise cannot be interrupted.",
+      "How long one processor call (a message, or a batch) may take. A call still running then counts as a failed attempt (a message's call is noticed within an eighth of this after): the message is tried again, then dead-lettered. The call is abandoned, not cancelled: what it was doing may still complete in the background (at-least-once; make the processor idempotent). Never past the run's deadline: a call still running there leaves its message for the next run, so keep PROCESSING_ATTEMPTS times this well inside the function's timeout (the default: 3 x 30 s in a 5-minute function). A processor that returns no promise cannot be interrupted.",
     defaultValue: '30000',
     expected: 'a whole number of milliseconds from 10 to 900000',
     schema: integer(10, 900_000),

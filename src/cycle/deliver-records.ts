@@ -88,7 +88,7 @@ export interface DeliveryResult {
 }
 
 /** Delivers `records` (one partition, offset order) to the processor, one at a time or in batches. */
-export async function deliverRecords(
+export function deliverRecords(
   records: readonly FetchedRecord[],
   context: DeliveryContext,
 ): Promise<DeliveryResult> {
@@ -96,21 +96,225 @@ export async function deliverRecords(
   const reader = context.reader ?? DEFAULT_READER
   // Registry formats: the schemas this batch names that are not cached yet, fetched first.
   const preparing = reader.prepare(records, context.deadline)
-  if (preparing !== undefined) await preparing
   if (processor.processBatch === undefined) {
-    const process = processor.process
-    const call = (message: KafkaMessage) => process(message)
-    for (const record of records) {
-      if (context.shouldStop()) return { complete: false }
-      // Most messages are done with synchronously: no promise to wait for then.
-      const pending = deliverOne(record, reader, context, call)
-      if (pending === undefined) continue
-      const stop = await pending
-      if (stop !== undefined) return stop
-    }
-    return { complete: true }
+    return new OneAtATime(records, reader, context, processor.process).run(preparing)
   }
-  return deliverInBatches(records, reader, context, processor.processBatch)
+  const batches = () => deliverInBatches(records, reader, context, processor.processBatch)
+  return preparing === undefined ? batches() : preparing.then(batches)
+}
+
+/**
+ * Messages between two turns of the event loop. A batch is thousands of messages, and a
+ * processor that returns no promise (or one already settled) never lets the loop turn while it
+ * goes through them: a checkpoint started meanwhile would not even be sent, nor its answer read,
+ * nor the next fetch's response taken off the socket, until the batch ends, and the next
+ * checkpoint would then wait for the previous one (profile in bench/README.md). One turn every
+ * few hundred messages costs a few nanoseconds per message.
+ */
+const MESSAGES_PER_TURN = 512
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** The watchdog's ticks per PROCESSING_TIMEOUT_MS: a call is abandoned at most an eighth of it late. */
+const TICKS_PER_TIMEOUT = 8
+
+/**
+ * One batch given to `process` one message at a time: the path almost every message takes, so
+ * it costs no promise of its own per message. A message done with synchronously costs none at
+ * all; one whose processor returns a promise costs only the `await` of that promise, here in
+ * the loop. PROCESSING_TIMEOUT_MS and the deadline are kept by one timer per batch (the
+ * watchdog), not one per call, and without reading the clock per call: while calls are in
+ * flight it ticks every eighth of the timeout (sooner at the deadline), and a call it finds in
+ * flight at more than eight ticks in a row has run for longer than the timeout (by at most an
+ * eighth of it). It abandons that call (as if it had thrown a ProcessingTimeoutError, or left
+ * for the next run at the deadline) and carries on the delivery in a new loop; the loop that
+ * was awaiting the abandoned call sees it was superseded and ends when (if ever) the call
+ * settles, its rejection handled.
+ */
+class OneAtATime {
+  readonly #records: readonly FetchedRecord[]
+  readonly #reader: MessageReader
+  readonly #context: DeliveryContext
+  readonly #call: (message: KafkaMessage) => Promise<void> | void
+  /** The next record to start. */
+  #next = 0
+  /** Bumped when the watchdog abandons a call: the loop awaiting it is then superseded. */
+  #generation = 0
+  #ended = false
+  #resolve: (result: DeliveryResult) => void = () => {}
+  #reject: (error: unknown) => void = () => {}
+  /** The call in flight, if one is: its record's index (else -1) and its message. */
+  #watchedIndex = -1
+  #watchedMessage: KafkaMessage | undefined
+  /** The call the watchdog found in flight at its last tick, and at how many ticks in a row. */
+  #seenIndex = -1
+  #seenTicks = 0
+  #watchdog: NodeJS.Timeout | undefined
+  /** The watchdog's tick, ms: an eighth of the timeout; infinite without a timeout. */
+  readonly #tickMs: number
+  /** Neither a timeout nor a deadline: no call is watched. */
+  readonly #unbounded: boolean
+
+  constructor(
+    records: readonly FetchedRecord[],
+    reader: MessageReader,
+    context: DeliveryContext,
+    process: (message: KafkaMessage) => Promise<void> | void,
+  ) {
+    this.#records = records
+    this.#reader = reader
+    this.#context = context
+    this.#call = process
+    const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
+    this.#tickMs = timeoutMs / TICKS_PER_TIMEOUT
+    this.#unbounded = !Number.isFinite(timeoutMs) && !Number.isFinite(context.deadline)
+  }
+
+  run(preparing: Promise<void> | undefined): Promise<DeliveryResult> {
+    return new Promise<DeliveryResult>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+      void this.#loop(
+        0,
+        preparing?.then(() => undefined),
+      )
+    })
+  }
+
+  /** Delivers from `#next` on; `first`: what must be done before (a schema fetch, a retry). */
+  async #loop(generation: number, first: Promise<DeliveryResult | undefined> | undefined): Promise<void> {
+    const records = this.#records
+    const reader = this.#reader
+    const context = this.#context
+    const call = this.#call
+    const { topic, partition } = context
+    try {
+      if (first !== undefined) {
+        const stop = await first
+        if (generation !== this.#generation) return
+        if (stop !== undefined) return this.#end(stop)
+      }
+      let turn = 0
+      while (this.#next < records.length) {
+        if (++turn === MESSAGES_PER_TURN) {
+          turn = 0
+          await nextTurn()
+        }
+        if (context.shouldStop()) return this.#end({ complete: false })
+        const record = records[this.#next++]!
+        let message: Readout | Promise<Readout>
+        try {
+          message = reader.read(topic, partition, record)
+        } catch (error) {
+          const stop = await notRead(record, error, context)
+          if (stop !== undefined) return this.#end(stop)
+          continue
+        }
+        if (message instanceof Promise) {
+          // A schema that validates asynchronously: the slower path, a promise per message.
+          const stop = await readLater(message, record, context, call)
+          if (stop !== undefined) return this.#end(stop)
+          continue
+        }
+        if (message !== FILTERED) {
+          let result: Promise<void> | void
+          try {
+            result = call(message as KafkaMessage)
+          } catch (error) {
+            const stop = await retryOrDeadLetter(record, message as KafkaMessage, call, context, { error })
+            if (stop !== undefined) return this.#end(stop)
+            continue
+          }
+          if (result !== undefined) {
+            // Watched: the index and the message are all the watchdog needs, no clock read.
+            this.#watchedIndex = this.#next - 1
+            this.#watchedMessage = message as KafkaMessage
+            if (this.#watchdog === undefined && !this.#unbounded) this.#arm()
+            try {
+              await result
+            } catch (error) {
+              if (generation !== this.#generation) return
+              this.#watchedIndex = -1
+              const stop = await retryOrDeadLetter(record, message as KafkaMessage, call, context, { error })
+              if (stop !== undefined) return this.#end(stop)
+              continue
+            }
+            // Abandoned meanwhile: another loop has carried on from the next message.
+            if (generation !== this.#generation) return
+            this.#watchedIndex = -1
+          }
+        }
+        const waiting = context.onDone(record.offset, message === FILTERED ? 'filtered' : 'processed')
+        if (waiting !== undefined) await waiting
+      }
+      this.#end({ complete: true })
+    } catch (error) {
+      // Not a message failing (those are handled above): a bug, for the cycle to report.
+      if (generation === this.#generation && !this.#ended) {
+        this.#ended = true
+        this.#stopWatchdog()
+        this.#reject(error)
+      }
+    }
+  }
+
+  #end(result: DeliveryResult): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#stopWatchdog()
+    this.#resolve(result)
+  }
+
+  /** The next tick: an eighth of the timeout from now, or the deadline if that comes first. */
+  #arm(): void {
+    const context = this.#context
+    const untilDeadlineMs = context.deadline - context.clock()
+    this.#watchdog = setTimeout(this.#onTick, Math.max(1, Math.ceil(Math.min(this.#tickMs, untilDeadlineMs))))
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog)
+    this.#watchdog = undefined
+    this.#watchedIndex = -1
+    this.#watchedMessage = undefined
+  }
+
+  readonly #onTick = (): void => {
+    this.#watchdog = undefined
+    const index = this.#watchedIndex
+    const message = this.#watchedMessage
+    // Nothing in flight: the next call arms it again.
+    if (index < 0 || message === undefined || this.#ended) {
+      this.#seenIndex = -1
+      return
+    }
+    if (index === this.#seenIndex) this.#seenTicks++
+    else {
+      this.#seenIndex = index
+      this.#seenTicks = 1
+    }
+    const context = this.#context
+    const record = this.#records[index]!
+    const atDeadline = context.deadline - context.clock() <= 0
+    // Seen at more than TICKS_PER_TIMEOUT ticks in a row: in flight for more than the timeout.
+    if (!atDeadline && this.#seenTicks <= TICKS_PER_TIMEOUT) {
+      this.#arm()
+      return
+    }
+    // The call is abandoned, not cancelled: the loop awaiting it is superseded by a new one.
+    this.#generation++
+    this.#watchedIndex = -1
+    this.#watchedMessage = undefined
+    this.#seenIndex = -1
+    if (atDeadline) {
+      this.#end(leftForNextRun(record.offset, context))
+      return
+    }
+    const timeoutMs = context.policy.timeoutMs ?? Number.POSITIVE_INFINITY
+    context.metrics.count('ProcessingTimeouts', 1)
+    const error = new ProcessingTimeoutError(context.topic, context.partition, record.offset, timeoutMs, 1)
+    void this.#loop(this.#generation, retryOrDeadLetter(record, message, this.#call, context, { error }))
+  }
 }
 
 /**
@@ -184,30 +388,7 @@ async function deliverInBatches(
   return { complete: true }
 }
 
-/**
- * One message: read, processed with retries, else dead-lettered. Returns undefined when the
- * message was done with synchronously (read without a promise, a processor that returned
- * none, no checkpoint to wait for: almost every message), else a promise of undefined once it
- * is done, or of the result that ends the delivery.
- */
-function deliverOne(
-  record: FetchedRecord,
-  reader: MessageReader,
-  context: DeliveryContext,
-  call: (message: KafkaMessage) => Promise<void> | void,
-): Promise<DeliveryResult | undefined> | undefined {
-  let message: Readout | Promise<Readout>
-  try {
-    message = reader.read(context.topic, context.partition, record)
-  } catch (error) {
-    return notRead(record, error, context)
-  }
-  if (message instanceof Promise) return readLater(message, record, context, call)
-  if (message === FILTERED) return doneWith(record, 'filtered', context)
-  return deliverRead(record, message as KafkaMessage, context, call)
-}
-
-/** A schema that validates asynchronously: waits for it, then as `deliverOne`. */
+/** A schema that validates asynchronously: waits for it, then as `deliverRead`. */
 async function readLater(
   reading: Promise<Readout>,
   record: FetchedRecord,
@@ -233,7 +414,12 @@ function doneWith(
   return waiting === undefined ? undefined : waiting.then(() => undefined)
 }
 
-/** A message read: processed with retries, else dead-lettered (as `deliverOne`). */
+/**
+ * A message read, off the main path (a taken-apart batch, a schema that validates
+ * asynchronously): processed with retries, else dead-lettered. Returns undefined when it was
+ * done with synchronously, else a promise of undefined once it is done, or of the result that
+ * ends the delivery.
+ */
 function deliverRead(
   record: FetchedRecord,
   message: KafkaMessage,
@@ -252,7 +438,7 @@ function deliverRead(
   return doneWith(record, 'processed', context)
 }
 
-/** The processor returned a promise: waits for it, then as `deliverOne`. */
+/** The processor returned a promise: waits for it (bounded by `withinTime`), then as `deliverRead`. */
 async function finishProcessing(
   result: Promise<void>,
   record: FetchedRecord,

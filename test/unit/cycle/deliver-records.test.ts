@@ -286,6 +286,124 @@ describe('deliverRecords with PROCESSING_TIMEOUT_MS', () => {
   })
 })
 
+describe('deliverRecords: one watchdog per batch for PROCESSING_TIMEOUT_MS', () => {
+  const waitMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+  it('times out a call that starts after the watchdog was set, only once it has run for the whole timeout', async () => {
+    // Prepare: three calls of 60 ms each, the watchdog set at the first one's start; the fourth hangs.
+    const started = new Map<number, number[]>()
+    const {
+      context: ctx,
+      done,
+      deadLetters,
+    } = context(
+      {
+        process: (message) => {
+          started.set(message.offset, [...(started.get(message.offset) ?? []), performance.now()])
+          return message.offset === 3 ? hang() : waitMs(60)
+        },
+      },
+      { policy: { attempts: 2, retryDelayMs: 0, timeoutMs: 200 } },
+    )
+
+    // Act
+    const result = await deliverRecords([json(0), json(1), json(2), json(3), json(4)], ctx)
+
+    // Assess
+    expect(result).toEqual({ complete: true })
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'processed'],
+      [2, 'processed'],
+      [3, 'dead-lettered'],
+      [4, 'processed'],
+    ])
+    expect(deadLetters.letters[0]).toMatchObject({ offset: 3, error: { name: 'ProcessingTimeoutError' } })
+    // The watchdog fired 20 ms into the fourth call: it was set again, not fired at that call.
+    expect([0, 1, 2, 3, 4].map((offset) => started.get(offset)?.length)).toEqual([1, 1, 1, 2, 1])
+    const [first, retry] = started.get(3)!
+    expect(retry! - first!).toBeGreaterThanOrEqual(200)
+  })
+
+  it('ignores an abandoned call that settles later: its message is done with once', async () => {
+    let calls = 0
+    let late: Promise<void> | undefined
+    const { context: ctx, done } = context(
+      {
+        process: (message) => {
+          if (message.offset !== 0 || ++calls > 1) return Promise.resolve()
+          late = waitMs(40)
+          return late
+        },
+      },
+      { policy: { attempts: 2, retryDelayMs: 0, timeoutMs: 15 } },
+    )
+
+    const result = await deliverRecords([json(0), json(1)], ctx)
+    await late
+    await waitMs(5)
+
+    expect(result).toEqual({ complete: true })
+    expect(calls).toBe(2)
+    expect(done).toEqual([
+      [0, 'processed'],
+      [1, 'processed'],
+    ])
+  })
+
+  it('handles the late rejection of an abandoned call (no unhandled rejection)', async () => {
+    const rejections: unknown[] = []
+    const onRejection = (reason: unknown) => void rejections.push(reason)
+    process.on('unhandledRejection', onRejection)
+    try {
+      let calls = 0
+      const { context: ctx, done } = context(
+        {
+          process: () =>
+            ++calls === 1
+              ? waitMs(30).then(() => {
+                  throw new Error('too late')
+                })
+              : undefined,
+        },
+        { policy: { attempts: 2, retryDelayMs: 0, timeoutMs: 10 } },
+      )
+
+      const result = await deliverRecords([json(0)], ctx)
+      await waitMs(40)
+
+      expect(result).toEqual({ complete: true })
+      expect(done).toEqual([[0, 'processed']])
+      expect(rejections).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onRejection)
+    }
+  })
+
+  it('lets the event loop turn during a long batch of synchronous calls', async () => {
+    // Prepare: a checkpoint's answer, a fetch's response: anything waiting for the loop to turn.
+    let turnedAt: number | undefined
+    let processed = 0
+    const { context: ctx } = context({
+      process: () => {
+        processed++
+      },
+    })
+    setImmediate(() => {
+      turnedAt = processed
+    })
+    const records = Array.from({ length: 5000 }, (_, offset) => json(offset))
+
+    // Act
+    const result = await deliverRecords(records, ctx)
+
+    // Assess
+    expect(result).toEqual({ complete: true })
+    expect(turnedAt).toBeGreaterThan(0)
+    expect(turnedAt).toBeLessThan(1000)
+  })
+})
+
 describe('deliverRecords with a processor that throws something other than an Error', () => {
   it('retries and dead-letters a message whose processor throws an object without a prototype', async () => {
     const thrown = Object.assign(Object.create(null) as object, { code: 'E_DOWNSTREAM' })

@@ -59,21 +59,33 @@ describe('UnconsumedRecords', () => {
     expect(unconsumed.size).toBe(0)
   })
 
-  it('forgets partitions a fetch no longer asks for', () => {
-    const { unconsumed } = setup()
+  it('keeps the remainder of a partition a fetch does not ask for, for a later fetch, until it is too old', () => {
+    // Prepare: two partitions' responses; then a round that asks for only one of them (the
+    // other is busy, or out of the round's room), as a deep backlog at MAX_MESSAGES=1000 does.
+    const { unconsumed, advance } = setup({ maxAgeMs: 60_000 })
     unconsumed.keep(
       TOPIC,
       [
         { partition: 0, fetchOffset: 0 },
         { partition: 1, fetchOffset: 0 },
       ],
-      [response(0, [0, 1], 1), response(1, [0, 1], 1)],
+      [response(0, [0, 1, 2], 2), response(1, [0, 1, 2], 2)],
     )
+    expect([...unconsumed.take(TOPIC, [{ partition: 1, fetchOffset: 1 }]).keys()]).toEqual([1])
 
-    const served = unconsumed.take(TOPIC, [{ partition: 1, fetchOffset: 1 }])
+    // Act: the next invocation asks for both.
+    const both = [
+      { partition: 0, fetchOffset: 1 },
+      { partition: 1, fetchOffset: 2 },
+    ]
+    const served = unconsumed.take(TOPIC, both)
 
-    expect([...served.keys()]).toEqual([1])
-    expect(unconsumed.size).toBe(1)
+    // Assess: partition 0 is served from memory, not fetched and decoded again.
+    expect(offsetsOf(served, 0)).toEqual([1, 2])
+    expect(offsetsOf(served, 1)).toEqual([2])
+    advance(60_001)
+    expect(unconsumed.take(TOPIC, both).size).toBe(0)
+    expect(unconsumed.size).toBe(0)
   })
 
   it('keeps responses of at most maxRounds fetch rounds alive', () => {

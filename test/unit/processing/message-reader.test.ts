@@ -85,6 +85,24 @@ describe('createMessageReader, JSON values (the default)', () => {
     expect(error.message).not.toContain('4111')
   })
 
+  it.each([
+    [
+      'a lone continuation byte among non-ASCII text',
+      Buffer.from([...Buffer.from('"caf\u00e9'), 0x80, 0x22]),
+    ],
+    ['a surrogate encoded in UTF-8 (CESU)', Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22])],
+    ['an overlong encoding', Buffer.from([0x22, 0xc0, 0xaf, 0x22])],
+    ['a sequence cut short at the end', Buffer.from([0x22, 0x61, 0x22, 0xe2, 0x82])],
+  ])('rejects as not UTF-8 %s, however the text around it decodes', (_name, value) => {
+    expect(decodeError(() => reader.read('orders', 1, { ...base, value })).kind).toBe('not-utf8')
+  })
+
+  it('accepts a real U+FFFD in the value (valid UTF-8 for the replacement character)', () => {
+    expect(readNow(reader, { value: Buffer.from('{"note":"\ufffd and caf\u00e9"}') }).value).toEqual({
+      note: '\ufffd and caf\u00e9',
+    })
+  })
+
   it('gives a tombstone a null value and a missing key a null key', () => {
     expect(readNow(reader, { key: null, value: null })).toMatchObject({ key: null, value: null })
   })
@@ -104,6 +122,7 @@ describe('the plain formats', () => {
 
     expect(readNow(reader, { value: Buffer.from('hello, caf\u00e9') }).value).toBe('hello, caf\u00e9')
     expect(readNow(reader, { value: Buffer.alloc(0) }).value).toBe('')
+    expect(readNow(reader, { value: Buffer.from('\ufffd') }).value).toBe('\ufffd')
     const error = decodeError(() => reader.read('orders', 0, { ...base, value: Buffer.from([0xff]) }))
     expect(error.kind).toBe('not-utf8')
     expect(error.reason).toContain('use bytes for binary data')
