@@ -24,6 +24,8 @@ import type {
   OffsetWrite,
   OffsetWriteResult,
   StoredOffset,
+  StoredOffsets,
+  TopicOffsets,
   TopicWatermarks,
 } from '../src/ports.ts'
 import type { Processor } from '../src/processing/message.ts'
@@ -86,6 +88,9 @@ class MemorySource implements KafkaSource {
       ]),
     )
   }
+  async offsetsAtTime(): Promise<TopicOffsets> {
+    throw new Error('the cycle drain starts at earliest: it never looks offsets up by time')
+  }
   async fetch(_topic: string, requests: readonly FetchRequest[]): Promise<FetchedPartition[]> {
     await new Promise((resolve) => setTimeout(resolve, BROKER_LATENCY_MS))
     let budget = FETCH_MAX_BYTES
@@ -137,8 +142,12 @@ function lazyPartition(
 
 class SlowOffsetStore implements OffsetStore {
   readonly #items = new Map<number, StoredOffset>()
-  async read(): Promise<Map<number, StoredOffset>> {
+  async read(): Promise<StoredOffsets> {
     return new Map(this.#items)
+  }
+  async recordStart(): Promise<void> {}
+  async recordMismatch(partition: number): Promise<never> {
+    throw new Error(`the cycle drain never finds a mismatch (partition ${partition})`)
   }
   async save(writes: readonly OffsetWrite[]): Promise<OffsetWriteResult[]> {
     await new Promise((resolve) => setTimeout(resolve, SAVE_LATENCY_MS))

@@ -25,7 +25,20 @@ const started = performance.now()
 const work = mkdtempSync(join(tmpdir(), 'lkc-package-check-'))
 // Node.js 24 from the repository first, as npm scripts have it: the example runs on it too.
 const path = [join(root, 'node_modules/.bin'), process.env.PATH ?? ''].join(delimiter)
-const baseEnv: NodeJS.ProcessEnv = { PATH: path, HOME: process.env.HOME ?? tmpdir() }
+/**
+ * The machine's environment (its CA bundle, proxies, npm's registry settings in HOME), without
+ * what would make the check pass for the wrong reason or fail for one of this repository's: no
+ * AWS credentials or profile (synthesis must need none), no `npm run` lifecycle variables.
+ */
+const baseEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('npm_') && (!key.startsWith('AWS_') || key === 'AWS_CA_BUNDLE'),
+    ),
+  ),
+  PATH: path,
+  HOME: process.env.HOME ?? tmpdir(),
+}
 let failures = 0
 let passes = 0
 
