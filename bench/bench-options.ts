@@ -50,6 +50,9 @@ export const FULL_SCENARIOS: readonly Scenario[] = [
 /** The scenario whose figures the targets, the memory figures and the shard comparison use. */
 export const REFERENCE_SCENARIO = '200b-8p'
 
+/** The memory section's label for the reference drain run with PARTITION_CONCURRENCY=1. */
+export const ONE_AT_A_TIME = 'whole backlog, PARTITION_CONCURRENCY=1'
+
 /** A round trip to DynamoDB in a Region, as the latency proxy adds it (see bench/README.md). */
 export const DEFAULT_DYNAMODB_LATENCY_MS = 4
 

@@ -33,6 +33,7 @@ import { createOffsetsTable } from '../src/offsets/offsets-table.ts'
 import { dynamoDbClientConfig } from '../src/runtime/create-runtime.ts'
 import {
   type BenchOptions,
+  ONE_AT_A_TIME,
   parseBenchOptions,
   REFERENCE_SCENARIO,
   type RunId,
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
       },
       throughput,
       overhead,
-      composition: [composition('self-contained', bundles.selfContained.metafile)],
+      composition: [composition('self-contained', bundles.selfContained)],
       ...(memory && { memory }),
       ...(ioBound && { ioBound }),
       ...(shards && { shards }),
@@ -729,6 +730,14 @@ async function measureMemory(
     { label: 'whole backlog', processor: 'async', messages: scenario.messages, repeats: options.repeat },
     { label: 'a tenth of it', processor: 'async', messages: tenth, repeats: others },
     { label: 'whole backlog', processor: 'sync', messages: scenario.messages, repeats: others },
+    // What the partitions side by side cost in memory: the same drain, one partition at a time.
+    {
+      label: ONE_AT_A_TIME,
+      processor: 'async',
+      messages: scenario.messages,
+      repeats: others,
+      env: { PARTITION_CONCURRENCY: '1' },
+    },
   ] as const
   const rows: MemoryRow[] = []
   for (const variant of variants) {
@@ -740,9 +749,9 @@ async function measureMemory(
         scenario,
         topic,
         variant.processor,
-        `memory-${variant.processor}-${variant.messages}`,
+        `memory-${variant.processor}-${variant.messages}${'env' in variant ? '-one-at-a-time' : ''}`,
         {
-          env: { MAX_MESSAGES: String(variant.messages) },
+          env: { MAX_MESSAGES: String(variant.messages), ...('env' in variant && variant.env) },
           nodeOptions: flags,
           expectMessages: variant.messages,
           maxInvocations: 1,
@@ -1100,8 +1109,15 @@ function perInvocation(counts: OperationCounts, invocations: number): Record<str
   )
 }
 
-function composition(bundle: BundleComposition['bundle'], metafile: Metafile): BundleComposition {
-  const output = Object.values(metafile.outputs).find((candidate) => candidate.entryPoint !== undefined)
+/** What the handler's own file is made of (not its chunks: those load only with their format). */
+function composition(
+  bundle: BundleComposition['bundle'],
+  built: BuiltBundle & { readonly metafile: Metafile },
+): BundleComposition {
+  // The metafile's paths are relative to the build's working directory, the project's root.
+  const output = Object.entries(built.metafile.outputs).find(
+    ([path]) => resolve(root, path) === resolve(built.path),
+  )?.[1]
   const bytes = new Map<string, number>()
   for (const [path, input] of Object.entries(output?.inputs ?? {})) {
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
