@@ -7,6 +7,7 @@ import { ConfigError } from '../config/errors.ts'
 import { type Config, consumerIdOf, type Environment, loadConfig } from '../config/schema.ts'
 import { messageOf } from '../errors.ts'
 import { TopicNotFoundError } from '../kafka/errors.ts'
+import type { RegistryCheck } from '../processing/registry/schema-source.ts'
 
 export type Verdict = 'ok' | 'fail' | 'warn' | 'skip'
 
@@ -37,6 +38,8 @@ export interface DoctorProbes {
   readOffsets(): Promise<number>
   /** The run lease as stored; `undefined` when it was never taken. */
   lease(): Promise<{ holder: string; expiresAt: number } | undefined>
+  /** Asks the schema registry something that needs no schema; `undefined` when no format uses one. */
+  registry(): Promise<RegistryCheck | undefined>
 }
 
 /** The checks after the config, skipped when what they need is missing. */
@@ -47,6 +50,7 @@ const LATER_CHECKS = [
   'dynamodb table',
   'offsets read',
   'run lease',
+  'schema registry',
 ]
 
 function skipped(checks: readonly string[], detail: string): CheckResult[] {
@@ -216,7 +220,28 @@ export async function runDoctor(
       ? await leaseCheck(probes)
       : { check: 'run lease', verdict: 'skip', detail: 'needs the table' },
   )
+  results.push(await registryCheck(config, probes))
   return results
+}
+
+async function registryCheck(config: Config, probes: DoctorProbes): Promise<CheckResult> {
+  const check = 'schema registry'
+  let found: RegistryCheck | undefined
+  try {
+    found = await probes.registry()
+  } catch (error) {
+    found = { ok: false, detail: messageOf(error), fix: 'check SCHEMA_REGISTRY and its settings' }
+  }
+  if (found === undefined) {
+    return {
+      check,
+      verdict: 'skip',
+      detail: `not used (VALUE_FORMAT ${config.valueFormat}, KEY_FORMAT ${config.keyFormat})`,
+    }
+  }
+  return found.ok
+    ? { check, verdict: 'ok', detail: found.detail }
+    : { check, verdict: 'fail', detail: found.detail, ...(found.fix !== undefined && { fix: found.fix }) }
 }
 
 async function leaseCheck(probes: DoctorProbes): Promise<CheckResult> {

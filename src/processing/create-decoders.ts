@@ -25,6 +25,8 @@ export type DecoderSettings = Pick<
 export interface FormatDecoders {
   readonly value: BytesDecoder
   readonly key: BytesDecoder
+  /** The registry the formats fetch their schemas from; undefined when no format uses one. */
+  readonly registry?: SchemaSource
   /** Closes the registry client, if one was made. */
   close(): void
 }
@@ -100,5 +102,5 @@ export async function createDecoders(
     plainValue ?? throughRegistry(config.valueFormat as RegistryFormat),
     plainKey ?? throughRegistry(config.keyFormat as RegistryFormat),
   ])
-  return { value, key, close: () => source.close?.() }
+  return { value, key, registry: source, close: () => source.close?.() }
 }

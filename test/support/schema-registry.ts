@@ -21,7 +21,7 @@ export interface TestSchemaRegistry {
   readonly url: string
   /** POST /subjects/{subject}/versions, as a producer's serializer does; the same schema gets the same id. */
   register(subject: string, schema: string, schemaType: SchemaType): Promise<number>
-  /** `ok`: answers; `down`: 503 to every read; `hang`: never answers a read. */
+  /** `ok`: answers; `down`: 503 to every read (GET /schemas/ids, /schemas/types); `hang`: never answers one. */
   mode: 'ok' | 'down' | 'hang'
   /** GET /schemas/ids/{id} requests seen, by id. */
   readonly reads: number[]
@@ -70,6 +70,14 @@ export async function startTestSchemaRegistry(
         schema: found.schema,
         ...(found.schemaType !== 'AVRO' && { schemaType: found.schemaType }),
       })
+    }
+    if (request.method === 'GET' && url.pathname === '/schemas/types') {
+      if (registry.mode === 'down') return send(response, 503, { error_code: 50301, message: 'unavailable' })
+      if (registry.mode === 'hang') {
+        hanging.add(response)
+        return
+      }
+      return send(response, 200, ['JSON', 'PROTOBUF', 'AVRO'])
     }
     const register = /^\/subjects\/([^/]+)\/versions$/.exec(url.pathname)
     if (request.method === 'POST' && register) {

@@ -10,7 +10,8 @@ export const doctorCommand: Command = {
     '',
     'Checks everything a run needs, one line each with a verdict and the fix: the config, the',
     'Kafka broker (reachable, authenticated), the topic and its partitions, DynamoDB credentials,',
-    'the offsets table and its key schema, reading the offsets, and the run lease. Writes nothing.',
+    'the offsets table and its key schema, reading the offsets, the run lease, and the schema',
+    'registry when a format uses one (reachable, and the credentials taken). Writes nothing.',
     'Exit code 0 when nothing failed, 1 otherwise.',
   ].join('\n'),
   options: { json: { type: 'boolean' } },
@@ -56,6 +57,9 @@ export const doctorCommand: Command = {
             return (await current.offsets.read()).size
           },
           lease: () => current.lease.current(),
+          async registry() {
+            return current.decoders.registry?.check(AbortSignal.timeout(config.schemaRegistryTimeoutMs))
+          },
         }
       })
     } finally {

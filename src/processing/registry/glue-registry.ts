@@ -12,13 +12,17 @@ import {
 } from '@aws-sdk/client-glue'
 import { messageOf } from '../../errors.ts'
 import { SchemaNotFoundError, SchemaRegistryAccessError, SchemaRegistryUnavailableError } from './errors.ts'
-import type { RegistrySchema, SchemaLanguage, SchemaSource } from './schema-source.ts'
+import type { RegistryCheck, RegistrySchema, SchemaLanguage, SchemaSource } from './schema-source.ts'
 
 const LANGUAGES: Readonly<Record<string, SchemaLanguage>> = {
   AVRO: 'avro',
   PROTOBUF: 'protobuf',
   JSON: 'json-schema',
 }
+
+const GRANT_FIX = "Grant the function's role glue:GetSchemaVersion on the registry and its schemas."
+/** A schema version id no registry holds (`lkc doctor` asks for it: "not found" means allowed). */
+const PROBE_VERSION_ID = '00000000-0000-4000-8000-000000000000'
 
 export function createGlueRegistry(clientConfig: GlueClientConfig): SchemaSource {
   const client = new GlueClient({
@@ -42,13 +46,7 @@ export function createGlueRegistry(clientConfig: GlueClientConfig): SchemaSource
         if (code === 'EntityNotFoundException' || code === 'InvalidInputException')
           throw new SchemaNotFoundError(name, id, error)
         if (code === 'AccessDeniedException') {
-          throw new SchemaRegistryAccessError(
-            name,
-            id,
-            messageOf(error),
-            "Grant the function's role glue:GetSchemaVersion on the registry and its schemas.",
-            error,
-          )
+          throw new SchemaRegistryAccessError(name, id, messageOf(error), GRANT_FIX, error)
         }
         throw new SchemaRegistryUnavailableError(
           name,
@@ -65,6 +63,32 @@ export function createGlueRegistry(clientConfig: GlueClientConfig): SchemaSource
         throw new SchemaNotFoundError(name, id)
       }
       return { language, definition: answer.SchemaDefinition }
+    },
+    async check(signal): Promise<RegistryCheck> {
+      // Glue authorizes before it looks: "not found" for an id nobody has means the call is allowed.
+      try {
+        await client.send(new GetSchemaVersionCommand({ SchemaVersionId: PROBE_VERSION_ID }), {
+          abortSignal: signal,
+        })
+      } catch (error) {
+        const code = error instanceof Error ? error.name : ''
+        if (code === 'EntityNotFoundException') {
+          return { ok: true, detail: `${name} answers; these credentials may call glue:GetSchemaVersion` }
+        }
+        if (code === 'AccessDeniedException') {
+          return {
+            ok: false,
+            detail: `${name} refused glue:GetSchemaVersion: ${messageOf(error)}`,
+            fix: GRANT_FIX,
+          }
+        }
+        return {
+          ok: false,
+          detail: `no answer from ${name}: ${code || 'the request failed'}: ${messageOf(error)}`,
+          fix: "Check AWS_REGION (the registry's region), the credentials, and that the function reaches Glue (in a VPC: a NAT gateway or a Glue interface endpoint).",
+        }
+      }
+      return { ok: true, detail: `${name} answers` }
     },
     close: () => client.destroy(),
   }

@@ -13,6 +13,14 @@ export interface RegistrySchema {
   readonly definition: string
 }
 
+/** What asking a registry something that needs no schema found (`lkc doctor`). */
+export interface RegistryCheck {
+  readonly ok: boolean
+  readonly detail: string
+  /** What to do, when not ok. */
+  readonly fix?: string
+}
+
 export interface SchemaSource {
   /** For messages: `the schema registry at https://...`, `the AWS Glue Schema Registry (eu-west-1)`. */
   readonly name: string
@@ -24,5 +32,11 @@ export interface SchemaSource {
    * Gives up when `signal` aborts.
    */
   fetch(id: string, signal: AbortSignal): Promise<RegistrySchema>
+  /**
+   * Asks the registry something every registry answers without a schema: whether it can be
+   * reached, is the kind of registry configured, and takes these credentials. Never throws;
+   * gives up when `signal` aborts.
+   */
+  check(signal: AbortSignal): Promise<RegistryCheck>
   close?(): void
 }

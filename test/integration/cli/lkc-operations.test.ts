@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DynamoDbRunLease } from '../../../src/offsets/dynamodb-run-lease.ts'
 import { lkc } from '../../support/cli.ts'
+import { startTestSchemaRegistry } from '../../support/schema-registry.ts'
 import {
   consumerEnv,
   dynamodb,
@@ -36,6 +37,33 @@ describe('lkc doctor', () => {
     expect(result.stdout).toMatch(/FAIL\s+kafka topic\s+not-a-topic does not exist/)
     expect(result.stdout).toContain('fix: check KAFKA_TOPIC')
     expect(result.stdout).toMatch(/FAIL\s+dynamodb table\s+.*"not-the-table" does not exist/)
+  })
+
+  it('checks the schema registry a format uses, and fails a URL that is not one, with the fix', async () => {
+    const topic = await freshTopic(1)
+    const registry = await startTestSchemaRegistry()
+    const avro = { VALUE_FORMAT: 'avro', SCHEMA_REGISTRY: 'confluent' }
+    try {
+      const plain = await lkc(['doctor'], consumerEnv(topic))
+      const good = await lkc(['doctor'], consumerEnv(topic, { ...avro, SCHEMA_REGISTRY_URL: registry.url }))
+      const wrong = await lkc(
+        ['doctor'],
+        consumerEnv(topic, { ...avro, SCHEMA_REGISTRY_URL: `${registry.url}/api` }),
+      )
+
+      expect(plain.stdout).toMatch(
+        /skip\s+schema registry\s+not used \(VALUE_FORMAT json, KEY_FORMAT string\)/,
+      )
+      expect(good.code).toBe(0)
+      expect(good.stdout).toMatch(
+        /ok\s+schema registry\s+http:\/\/127\.0\.0\.1:\d+ answers; schema types JSON/,
+      )
+      expect(wrong.code).toBe(1)
+      expect(wrong.stdout).toMatch(/FAIL\s+schema registry\s+.*\/api\/schemas\/types answered HTTP 404/)
+      expect(wrong.stdout).toContain('fix: Check SCHEMA_REGISTRY_URL')
+    } finally {
+      await registry.stop()
+    }
   })
 })
 

@@ -21,6 +21,7 @@ function probes(overrides: Partial<DoctorProbes> = {}): DoctorProbes {
     }),
     readOffsets: async () => 3,
     lease: async () => undefined,
+    registry: async () => undefined,
     ...overrides,
   }
 }
@@ -40,7 +41,9 @@ describe('runDoctor', () => {
       'dynamodb table': 'ok',
       'offsets read': 'ok',
       'run lease': 'ok',
+      'schema registry': 'skip',
     })
+    expect(results.at(-1)?.detail).toBe('not used (VALUE_FORMAT json, KEY_FORMAT string)')
   })
 
   it('warns about a lease held by a run, with when it frees itself', async () => {
@@ -49,7 +52,7 @@ describe('runDoctor', () => {
       probes({ lease: async () => ({ holder: 'run-42', expiresAt }) }),
     )
 
-    expect(results.at(-1)).toMatchObject({
+    expect(results.find((result) => result.check === 'run lease')).toMatchObject({
       check: 'run lease',
       verdict: 'warn',
       detail: `held by run-42 until ${new Date(expiresAt).toISOString()}`,
@@ -77,6 +80,7 @@ describe('runDoctor', () => {
       'dynamodb table',
       'offsets read',
       'run lease',
+      'schema registry',
     ])
     expect(results.slice(2).every((result) => result.verdict === 'skip')).toBe(true)
   })
@@ -144,5 +148,40 @@ describe('runDoctor', () => {
       'dynamodb table': 'skip',
       'offsets read': 'skip',
     })
+  })
+
+  it('checks the schema registry when a format uses one, and fails it with the fix', async () => {
+    const avro = {
+      ...env,
+      VALUE_FORMAT: 'avro',
+      SCHEMA_REGISTRY: 'confluent',
+      SCHEMA_REGISTRY_URL: 'https://registry.example.com',
+    }
+    const ok = await runDoctor(avro, async () =>
+      probes({ registry: async () => ({ ok: true, detail: 'https://registry.example.com answers' }) }),
+    )
+    const refused = await runDoctor(avro, async () =>
+      probes({
+        registry: async () => ({ ok: false, detail: 'HTTP 401', fix: 'put the user in the secret' }),
+      }),
+    )
+    const broken = await runDoctor(avro, async () =>
+      probes({
+        registry: async () => {
+          throw new Error('the probe failed')
+        },
+      }),
+    )
+
+    expect(ok.at(-1)).toEqual({
+      check: 'schema registry',
+      verdict: 'ok',
+      detail: 'https://registry.example.com answers',
+    })
+    expect(refused.at(-1)).toMatchObject({ verdict: 'fail', detail: 'HTTP 401' })
+    expect(formatDoctor(refused)).toContain('fix: put the user in the secret')
+    expect(broken.at(-1)).toMatchObject({ verdict: 'fail', detail: 'the probe failed' })
+    // Independent of Kafka and DynamoDB: checked whatever they answered.
+    expect(verdicts(refused)).toMatchObject({ 'kafka broker': 'ok', 'run lease': 'ok' })
   })
 })

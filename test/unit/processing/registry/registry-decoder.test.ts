@@ -65,6 +65,9 @@ class FakeRegistry implements SchemaSource {
     if (schema === undefined) throw new SchemaNotFoundError(this.name, id)
     return schema
   }
+  async check() {
+    return { ok: !this.down, detail: this.down ? 'HTTP 503' : 'answers' }
+  }
 }
 
 const COMPILERS: Record<RegistryFormat, SchemaCompiler> = {
