@@ -7,7 +7,8 @@
  *      (the template checked: nodejs24.x, the layer attached);
  *   4. its handler once through `lkc run --handler` (the installed `lkc`) against a real Kafka
  *      broker and the DynamoDB API server (the local stack the tests use), asserting the orders it
- *      processed, then again with nothing new.
+ *      processed, then again with nothing new; and `lkc demo`, which needs a clone of this
+ *      repository, saying so (exit 2) instead of failing on a module the package does not ship.
  *
  *   node scripts/check-package.ts     (npm run check:package; .ci/run runs it)
  */
@@ -227,6 +228,14 @@ async function main(): Promise<void> {
         !/^order /m.test(second.stdout),
       'run again: the offsets were saved, nothing is processed twice',
       second.stderr,
+    )
+    const demo = await sh(lkc, ['demo'], { cwd: app, env })
+    check(
+      demo.code === 2 &&
+        demo.stderr.includes('runs in a clone of the lambda-kafka-consumer repository') &&
+        !demo.stderr.includes('ERR_MODULE_NOT_FOUND'),
+      'lkc demo from the package: exit 2, it runs in a clone of the repository (and says what to run instead)',
+      demo.stderr,
     )
   } finally {
     await stack.stop()

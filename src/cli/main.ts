@@ -6,10 +6,11 @@
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/errors.ts'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
+import { cloneOnlyProblem } from './clone-only.ts'
 import { type Command, configHelp, UsageError } from './command.ts'
 
 /** Each command is imported only when it runs: `lkc run` never loads the local stack's code. */
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+const commands: Record<string, { summary: string; load: () => Promise<Command>; cloneOnly?: boolean }> = {
   run: {
     summary: 'Run one invocation now, as the Lambda function would, and print its summary',
     load: async () => (await import('./commands/run.ts')).runCommand,
@@ -27,7 +28,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/reset.ts')).resetCommand,
   },
   doctor: {
-    summary: 'Check the config, Kafka, the topic, DynamoDB and the offsets table, each with a fix',
+    summary:
+      'Check the config, Kafka, the topic, DynamoDB, the offsets table and the schema registry, each with a fix',
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
   },
   cost: {
@@ -39,12 +41,16 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/produce.ts')).produceCommand,
   },
   demo: {
-    summary: 'Start a local Kafka and DynamoDB, produce sample messages and consume them on a schedule',
+    summary:
+      'Start a local Kafka and DynamoDB, produce sample messages and consume them on a schedule (in a clone of the repository)',
     load: async () => (await import('./commands/demo.ts')).demoCommand,
+    cloneOnly: true,
   },
   local: {
-    summary: 'Start a local Kafka and DynamoDB for development, and print the environment to use them',
+    summary:
+      'Start a local Kafka and DynamoDB for development, and print the environment to use them (in a clone of the repository)',
     load: async () => (await import('./commands/local.ts')).localCommand,
+    cloneOnly: true,
   },
 }
 
@@ -71,6 +77,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const entry = commands[name]
   if (entry === undefined) {
     process.stderr.write(`lkc: unknown command "${name}".\n\n${usage()}\n`)
+    return 2
+  }
+  const cloneOnly = entry.cloneOnly === true ? cloneOnlyProblem(name) : undefined
+  if (cloneOnly !== undefined) {
+    process.stderr.write(`lkc ${name}: ${cloneOnly}\n`)
     return 2
   }
   const command = await entry.load()
