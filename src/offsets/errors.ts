@@ -24,6 +24,14 @@ export class OffsetStoreError extends LambdaKafkaConsumerError {
         error,
       )
     }
+    if (/^Region is missing/i.test(detail)) {
+      // The SDK's own words for a client without a region: which setting that is, here.
+      return new OffsetStoreError(
+        `Could not ${what}: no AWS region is set. ` +
+          "In Lambda the runtime sets it; locally set AWS_REGION to the table's region, or DYNAMODB_ENDPOINT for a local table.",
+        error,
+      )
+    }
     if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
       return new OffsetStoreError(
         `Could not ${what} in table "${table}": access denied (${detail}). ` +
