@@ -4,8 +4,8 @@
  * `createHandler` is made again from the same options with the terminal's logger (and, for
  * `lkc run`, the progress bar); any other exported `handler` function is invoked as it is.
  */
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, extname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
 import {
@@ -47,7 +47,8 @@ export async function loadHandler(
   } catch (error) {
     throw new HandlerModuleError(
       `--handler ${file}: the module could not be loaded: ${messageOf(error)}. ` +
-        'Check that it runs with `node` (TypeScript files outside node_modules are run with their types stripped).',
+        (commonJsProblem(path, error) ??
+          'Check that it runs with `node` (TypeScript files outside node_modules are run with their types stripped).'),
       { cause: error },
     )
   }
@@ -74,4 +75,38 @@ export async function loadHandler(
 
 function fromCreated(handler: ConsumerHandler): LoadedHandler {
   return { handler, close: () => handler.close() }
+}
+
+/**
+ * A handler written with `import`/`export` in a project whose package.json does not say
+ * `"type": "module"` (`npm init` writes `"type": "commonjs"`): Node loads it as CommonJS and
+ * fails on the first `import`. This package is ESM only, so that is the fix to name.
+ */
+function commonJsProblem(path: string, error: unknown): string | undefined {
+  const esmSyntax = /Cannot use import statement outside a module|Unexpected token 'export'/
+  if (!(error instanceof SyntaxError) || !esmSyntax.test(error.message)) return undefined
+  if (['.mts', '.mjs'].includes(extname(path))) return undefined
+  const manifest = nearestPackageJson(dirname(path))
+  const where = manifest === undefined ? 'no package.json above it' : manifest.path
+  const says = manifest?.type === undefined ? 'no "type", which means CommonJS' : `"type": "${manifest.type}"`
+  return (
+    `It is an ES module (import/export), but Node reads it as CommonJS: ${where}${manifest === undefined ? '' : ` says ${says}`}. ` +
+    'lambda-kafka-consumer is ESM only: set "type": "module" in your package.json (`npm pkg set type=module`), ' +
+    'or name the file .mts (.mjs for JavaScript).'
+  )
+}
+
+function nearestPackageJson(from: string): { path: string; type: string | undefined } | undefined {
+  for (let directory = from; ; directory = dirname(directory)) {
+    const path = join(directory, 'package.json')
+    if (existsSync(path)) {
+      try {
+        const { type } = JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }
+        return { path, type: typeof type === 'string' ? type : undefined }
+      } catch {
+        return { path, type: undefined }
+      }
+    }
+    if (dirname(directory) === directory) return undefined
+  }
 }

@@ -76,6 +76,23 @@ describe('lkc', () => {
     expect(empty.stderr).toContain('exports no `handler` function (it exports processor)')
   })
 
+  it('run --handler: names "type": "module" when the project says CommonJS (what npm init writes)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lkc-handler-'))
+    writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'orders', type: 'commonjs' }))
+    writeFileSync(
+      join(folder, 'handler.ts'),
+      "import { createHandler } from 'lambda-kafka-consumer'\nexport const handler = createHandler({ process: async () => {} })\n",
+    )
+
+    const result = await lkc(['run', '--handler', join(folder, 'handler.ts')], consumerEnv('any-topic'))
+
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(
+      `Node reads it as CommonJS: ${join(folder, 'package.json')} says "type": "commonjs"`,
+    )
+    expect(result.stderr).toContain('set "type": "module" in your package.json (`npm pkg set type=module`)')
+  })
+
   it('run: exits 1 and says which message failed when one is not JSON', async () => {
     const topic = await freshTopic(1)
     await produce(topic, [{ value: '{"ok":1}' }, { value: 'oops' }])
