@@ -147,7 +147,7 @@ export const settings = {
   partitionConcurrency: setting({
     key: 'PARTITION_CONCURRENCY',
     description:
-      'How many partitions are processed at the same time. Each partition still goes one message (or one batch) at a time, in offset order; this many partitions go side by side, so a processor that waits on I/O (a database write, an HTTP call) is called for several partitions at once. The default lets every partition with data go at once, up to 32. 1: one partition after another (a processor that must never run twice at once).',
+      'How many partitions are processed at the same time. Each partition still goes one message (or one batch) at a time, in offset order; this many partitions go side by side, so a processor that waits on I/O (a database write, an HTTP call) is called for several partitions at once. The default lets every partition with data go at once, up to 32. 1: one partition after another (a processor that must never run twice at once, or one that only computes: it gains nothing side by side, and with a large MAX_MESSAGES each checkpoint then writes fewer partitions).',
     defaultValue: '32',
     expected: 'a whole number from 1 to 1000',
     schema: integer(1, 1000),
