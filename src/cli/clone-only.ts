@@ -5,19 +5,26 @@
  * commands say so and what to do instead, not a stack trace about a missing module.
  */
 
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
 /** Why `lkc <command>` cannot run from here, or undefined when it can. */
 export function cloneOnlyProblem(command: string): string | undefined {
-  try {
-    import.meta.resolve('dynalite')
-    return undefined
-  } catch {
-    return [
-      `\`lkc ${command}\` runs in a clone of the lambda-kafka-consumer repository: it starts a local Kafka broker`,
-      "from Apache Kafka's jars and DynamoDB's API from dynalite, which the clone's `npm run setup` installs and",
-      'the npm package does not. There: `npm run demo`, or `npm run lkc -- local` to start them for your own runs.',
-      'Against your own Kafka and DynamoDB, from this project:',
-      '  KAFKA_BOOTSTRAP_SERVERS=host:9092 KAFKA_TOPIC=orders npx lkc run --handler ./src/handler.ts',
-      '(DYNAMODB_ENDPOINT points it at another DynamoDB API; `npx lkc doctor` checks the setup first.)',
-    ].join('\n')
+  // The setup script is the clone's: the package's `files` leave scripts/ out.
+  if (existsSync(join(packageRoot(import.meta.dirname), 'scripts/setup.sh'))) return undefined
+  return [
+    `\`lkc ${command}\` runs in a clone of the lambda-kafka-consumer repository: it starts a local Kafka broker`,
+    "from Apache Kafka's jars and DynamoDB's API from dynalite, which the clone's `npm run setup` installs and",
+    'the npm package does not. There: `npm run demo`, or `npm run lkc -- local` to start them for your own runs.',
+    'Against your own Kafka and DynamoDB, from this project:',
+    '  KAFKA_BOOTSTRAP_SERVERS=host:9092 KAFKA_TOPIC=orders npx lkc run --handler ./src/handler.ts',
+    '(DYNAMODB_ENDPOINT points it at another DynamoDB API; `npx lkc doctor` checks the setup first.)',
+  ].join('\n')
+}
+
+/** The nearest folder above `from` with a package.json: this package's root, from src/ or lib/src/. */
+function packageRoot(from: string): string {
+  for (let directory = from; ; directory = dirname(directory)) {
+    if (existsSync(join(directory, 'package.json')) || dirname(directory) === directory) return directory
   }
 }
