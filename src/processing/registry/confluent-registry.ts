@@ -117,7 +117,7 @@ export function createConfluentRegistry(options: ConfluentRegistryOptions): Sche
 
 /**
  * GET /schemas/types: every Confluent-compatible API answers it (Confluent's since 5.5,
- * Apicurio's ccompat API, Karapace, Redpanda) with the schema types it holds, behind the same
+ * Apicurio's ccompat API, Karapace, Redpanda) with the schema types it serves, behind the same
  * authentication as the schemas.
  */
 async function checkRegistry(
