@@ -7,11 +7,14 @@
 
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { findUp } from './find-up.ts'
 
 /** Why `lkc <command>` cannot run from here, or undefined when it can. */
 export function cloneOnlyProblem(command: string): string | undefined {
-  // The setup script is the clone's: the package's `files` leave scripts/ out.
-  if (existsSync(join(packageRoot(import.meta.dirname), 'scripts/setup.sh'))) return undefined
+  // The setup script is the clone's: the package's `files` leave scripts/ out. The package's
+  // root is the nearest folder with a package.json, from src/ or lib/src/.
+  const manifest = findUp(import.meta.dirname, 'package.json')
+  if (manifest !== undefined && existsSync(join(dirname(manifest), 'scripts/setup.sh'))) return undefined
   return [
     `\`lkc ${command}\` runs in a clone of the lambda-kafka-consumer repository: it starts a local Kafka broker`,
     "from Apache Kafka's jars and DynamoDB's API from dynalite, which the clone's `npm run setup` installs and",
@@ -20,11 +23,4 @@ export function cloneOnlyProblem(command: string): string | undefined {
     '  KAFKA_BOOTSTRAP_SERVERS=host:9092 KAFKA_TOPIC=orders npx lkc run --handler ./src/handler.ts',
     '(DYNAMODB_ENDPOINT points it at another DynamoDB API; `npx lkc doctor` checks the setup first.)',
   ].join('\n')
-}
-
-/** The nearest folder above `from` with a package.json: this package's root, from src/ or lib/src/. */
-function packageRoot(from: string): string {
-  for (let directory = from; ; directory = dirname(directory)) {
-    if (existsSync(join(directory, 'package.json')) || dirname(directory) === directory) return directory
-  }
 }

@@ -5,7 +5,7 @@
  * `lkc run`, the progress bar); any other exported `handler` function is invoked as it is.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, extname, join, resolve } from 'node:path'
+import { dirname, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { LambdaKafkaConsumerError, messageOf } from '../errors.ts'
 import {
@@ -16,6 +16,7 @@ import {
 } from '../lambda/handler.ts'
 import { handlerOptionsOf } from '../lambda/handler-options.ts'
 import { UsageError } from './command.ts'
+import { findUp } from './find-up.ts'
 
 /** What lkc itself brings to every handler it runs. */
 export type TerminalOptions = Pick<HandlerOptions, 'env' | 'logger' | 'onProgress' | 'shouldStop'>
@@ -97,16 +98,12 @@ function commonJsProblem(path: string, error: unknown): string | undefined {
 }
 
 function nearestPackageJson(from: string): { path: string; type: string | undefined } | undefined {
-  for (let directory = from; ; directory = dirname(directory)) {
-    const path = join(directory, 'package.json')
-    if (existsSync(path)) {
-      try {
-        const { type } = JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }
-        return { path, type: typeof type === 'string' ? type : undefined }
-      } catch {
-        return { path, type: undefined }
-      }
-    }
-    if (dirname(directory) === directory) return undefined
+  const path = findUp(from, 'package.json')
+  if (path === undefined) return undefined
+  try {
+    const { type } = JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }
+    return { path, type: typeof type === 'string' ? type : undefined }
+  } catch {
+    return { path, type: undefined }
   }
 }
